@@ -1,0 +1,231 @@
+//! The second factor: a challenge is one code (and its link) sent for one
+//! pending sign-in, bound to the user and to a purpose. This file decides what
+//! a submitted code or link means; the database makes each decision atomic.
+
+use rand::RngExt as _;
+
+use super::code::{OneTimeCode, link_digest, random_token};
+use crate::db::challenges::{self, Challenge, NewChallenge};
+use crate::db::{Db, now};
+
+/// What a challenge is for; a code for one purpose never works for another.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    Login,
+}
+
+impl Purpose {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Purpose::Login => "login",
+        }
+    }
+}
+
+/// The rules a challenge is checked under (from the configuration).
+#[derive(Clone, Debug)]
+pub struct ChallengePolicy {
+    pub code_length: u32,
+    pub ttl_secs: i64,
+    pub max_attempts: i32,
+    pub resend_cooldown_secs: i64,
+    pub key: [u8; 32],
+}
+
+/// A freshly issued challenge: the secrets exist only here, on their way to the mail.
+pub struct Issued {
+    pub challenge_id: i64,
+    pub code: OneTimeCode,
+    pub link_token: String,
+}
+
+/// Why a code or link was not accepted, or that it was.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    Accepted {
+        user_id: i64,
+        return_to: Option<String>,
+    },
+    Wrong {
+        attempts_left: i32,
+    },
+    Replaced,
+    Expired,
+    Used,
+    TooManyAttempts,
+    /// The challenge does not exist (or belongs to another purpose).
+    Unknown,
+}
+
+/// The outcome of asking for a new code.
+pub enum Resend {
+    Sent(Issued),
+    /// Too soon: try again after this many seconds.
+    Cooldown(i64),
+    /// The challenge was used or no longer exists; start over.
+    Gone,
+}
+
+impl ChallengePolicy {
+    /// Issues the first challenge of a new pending sign-in.
+    pub async fn issue(
+        &self,
+        db: &Db,
+        user_id: i64,
+        purpose: Purpose,
+        return_to: Option<&str>,
+    ) -> anyhow::Result<Issued> {
+        let flow_id = rand::rand_core::UnwrapErr(rand::rngs::SysRng).random_range(1..i64::MAX);
+        let (new, code, link_token) = self.draft(flow_id, user_id, purpose, return_to);
+        let challenge_id = challenges::insert(db, new).await?;
+        Ok(Issued {
+            challenge_id,
+            code,
+            link_token,
+        })
+    }
+
+    /// Replaces challenge `id` by a new one of the same flow, if the cooldown allows.
+    pub async fn resend(&self, db: &Db, id: i64) -> anyhow::Result<Resend> {
+        let Some(old) = challenges::find(db, id).await? else {
+            return Ok(Resend::Gone);
+        };
+        if old.used_at.is_some() || old.replaced_at.is_some() {
+            return Ok(Resend::Gone);
+        }
+        let now = now();
+        let ready_at = old.created_at + self.resend_cooldown_secs;
+        if now < ready_at {
+            return Ok(Resend::Cooldown(ready_at - now));
+        }
+        let purpose = Purpose::Login;
+        let (new, code, link_token) = self.draft(old.flow_id, old.user_id, purpose, old.return_to.as_deref());
+        match challenges::replace(db, id, now - self.resend_cooldown_secs, new).await? {
+            Some(challenge_id) => Ok(Resend::Sent(Issued {
+                challenge_id,
+                code,
+                link_token,
+            })),
+            // Another request replaced or used it between our read and write.
+            None => Ok(Resend::Gone),
+        }
+    }
+
+    fn draft<'a>(
+        &self,
+        flow_id: i64,
+        user_id: i64,
+        purpose: Purpose,
+        return_to: Option<&'a str>,
+    ) -> (NewChallenge<'a>, OneTimeCode, String) {
+        let code = OneTimeCode::generate(self.code_length);
+        let link_token = random_token();
+        let now = now();
+        let new = NewChallenge {
+            flow_id,
+            user_id,
+            purpose: purpose.as_str(),
+            code_hash: code.digest(&self.key),
+            link_hash: link_digest(&self.key, &link_token),
+            return_to,
+            now,
+            expires_at: now + self.ttl_secs,
+        };
+        (new, code, link_token)
+    }
+
+    /// Checks a typed code against challenge `id`. A wrong guess is counted
+    /// atomically; a code from a replaced challenge of the same sign-in is
+    /// told apart (and not counted), so the person knows to use the newest mail.
+    pub async fn check_code(
+        &self,
+        db: &Db,
+        id: i64,
+        purpose: Purpose,
+        typed: Option<&OneTimeCode>,
+    ) -> anyhow::Result<Verdict> {
+        let Some(challenge) = challenges::find(db, id).await? else {
+            return Ok(Verdict::Unknown);
+        };
+        if challenge.purpose != purpose.as_str() {
+            return Ok(Verdict::Unknown);
+        }
+        let now = now();
+        if let Some(verdict) = self.dead_verdict(&challenge, now) {
+            return Ok(verdict);
+        }
+        if typed.is_some_and(|code| code.matches(&self.key, &challenge.code_hash)) {
+            return match challenges::consume(db, id, now, self.max_attempts).await? {
+                Some(_) => Ok(accepted(challenge)),
+                None => self.verdict_after_race(db, id).await,
+            };
+        }
+        if let Some(code) = typed {
+            let replaced = challenges::replaced_code_hashes(db, challenge.flow_id).await?;
+            if replaced.iter().any(|old| code.matches(&self.key, old)) {
+                return Ok(Verdict::Replaced);
+            }
+        }
+        match challenges::count_wrong_guess(db, id, now, self.max_attempts).await? {
+            Some(attempts) if attempts >= self.max_attempts => Ok(Verdict::TooManyAttempts),
+            Some(attempts) => Ok(Verdict::Wrong {
+                attempts_left: self.max_attempts - attempts,
+            }),
+            None => self.verdict_after_race(db, id).await,
+        }
+    }
+
+    /// What a link token points at, without consuming anything (GET of the link).
+    pub async fn peek_link(&self, db: &Db, token: &str) -> anyhow::Result<Verdict> {
+        let digest = link_digest(&self.key, token);
+        let Some(challenge) = challenges::find_by_link(db, &digest).await? else {
+            return Ok(Verdict::Unknown);
+        };
+        Ok(self
+            .dead_verdict(&challenge, now())
+            .unwrap_or_else(|| accepted(challenge)))
+    }
+
+    /// Uses the challenge behind a link token (POST of the link page).
+    pub async fn use_link(&self, db: &Db, token: &str) -> anyhow::Result<Verdict> {
+        let digest = link_digest(&self.key, token);
+        let Some(challenge) = challenges::find_by_link(db, &digest).await? else {
+            return Ok(Verdict::Unknown);
+        };
+        match challenges::consume_link(db, &digest, now(), self.max_attempts).await? {
+            Some(_) => Ok(accepted(challenge)),
+            None => self.verdict_after_race(db, challenge.id).await,
+        }
+    }
+
+    /// Why a challenge can no longer be used, if it cannot.
+    fn dead_verdict(&self, c: &Challenge, now: i64) -> Option<Verdict> {
+        if c.used_at.is_some() {
+            Some(Verdict::Used)
+        } else if c.replaced_at.is_some() {
+            Some(Verdict::Replaced)
+        } else if c.attempts >= self.max_attempts {
+            Some(Verdict::TooManyAttempts)
+        } else if c.expires_at <= now {
+            Some(Verdict::Expired)
+        } else {
+            None
+        }
+    }
+
+    /// A conditional update found nothing to change: another request got
+    /// there first. Read the row again to say what happened.
+    async fn verdict_after_race(&self, db: &Db, id: i64) -> anyhow::Result<Verdict> {
+        let challenge = challenges::find(db, id).await?;
+        Ok(challenge
+            .and_then(|c| self.dead_verdict(&c, now()))
+            .unwrap_or(Verdict::Used))
+    }
+}
+
+fn accepted(challenge: Challenge) -> Verdict {
+    Verdict::Accepted {
+        user_id: challenge.user_id,
+        return_to: challenge.return_to,
+    }
+}

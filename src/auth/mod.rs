@@ -1,0 +1,11 @@
+//! The rules of signing in: passwords, codes, sessions, CSRF, redirects.
+
+pub mod challenge;
+pub mod code;
+pub mod csrf;
+pub mod email;
+pub mod keys;
+pub mod password;
+pub mod return_to;
+pub mod session;
+pub mod signed_in;

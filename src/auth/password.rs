@@ -1,0 +1,226 @@
+//! Passwords: the `Password` secret, its length rules, and argon2id hashing on
+//! a bounded blocking pool. The unknown-account path verifies against a dummy
+//! hash so that it costs the same time as a wrong password.
+
+use std::fmt;
+use std::sync::Arc;
+
+use anyhow::Context;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
+use tokio::sync::Semaphore;
+
+use crate::config::Settings;
+
+pub const MIN_LENGTH: usize = 8;
+pub const MAX_LENGTH: usize = 128;
+
+/// A password as typed. Its `Debug` prints nothing, so it cannot reach a log.
+#[derive(Clone)]
+pub struct Password(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum PasswordError {
+    #[error("the password must be at least {MIN_LENGTH} characters")]
+    TooShort,
+    #[error("the password must be at most {MAX_LENGTH} characters")]
+    TooLong,
+    #[error("the password must not contain control characters")]
+    ControlCharacter,
+}
+
+impl Password {
+    /// A password as submitted at sign-in: anything up to the maximum length
+    /// is checked against the stored hash (older passwords may be shorter).
+    pub fn for_sign_in(raw: String) -> Result<Self, PasswordError> {
+        if raw.chars().count() > MAX_LENGTH {
+            return Err(PasswordError::TooLong);
+        }
+        Ok(Self(raw))
+    }
+
+    /// A new password being set: 8–128 characters, no composition rules.
+    pub fn new_secret(raw: String) -> Result<Self, PasswordError> {
+        let length = raw.chars().count();
+        if length < MIN_LENGTH {
+            return Err(PasswordError::TooShort);
+        }
+        if length > MAX_LENGTH {
+            return Err(PasswordError::TooLong);
+        }
+        if raw.chars().any(char::is_control) {
+            return Err(PasswordError::ControlCharacter);
+        }
+        Ok(Self(raw))
+    }
+
+    fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(<redacted>)")
+    }
+}
+
+/// The outcome of checking a password against a stored hash.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verified {
+    No,
+    Yes,
+    /// Correct, and the stored hash used weaker parameters: here is a new one.
+    YesRehashed(String),
+}
+
+/// argon2id with the configured parameters, run off the async workers with a
+/// bound on concurrent hashes.
+#[derive(Clone)]
+pub struct PasswordHasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+    dummy_hash: Arc<String>,
+}
+
+impl PasswordHasher {
+    pub fn new(settings: &Settings) -> anyhow::Result<Self> {
+        let params = Params::new(
+            settings.argon2_memory_kib,
+            settings.argon2_iterations,
+            settings.argon2_parallelism,
+            None,
+        )
+        .map_err(|e| anyhow::anyhow!("invalid configuration: argon2 parameters: {e}"))?;
+        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let dummy_hash = hash_with(&params, b"gatehouse dummy password, never matches")?;
+        Ok(Self {
+            params,
+            permits: Arc::new(Semaphore::new(workers)),
+            dummy_hash: Arc::new(dummy_hash),
+        })
+    }
+
+    pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
+        let params = self.params.clone();
+        let password = password.clone();
+        self.run(move || hash_with(&params, password.expose())).await
+    }
+
+    /// Checks `password` against `stored`, or against the dummy hash when
+    /// there is no account, so both paths cost the same.
+    pub async fn verify(&self, password: &Password, stored: Option<&str>) -> anyhow::Result<Verified> {
+        let has_account = stored.is_some();
+        let stored = stored.unwrap_or(&self.dummy_hash).to_owned();
+        let params = self.params.clone();
+        let password = password.clone();
+        let verified = self
+            .run(move || {
+                let parsed = PasswordHash::new(&stored).context("parsing a stored password hash")?;
+                let argon = argon2_for(&params);
+                if argon.verify_password(password.expose(), &parsed).is_err() {
+                    return Ok(Verified::No);
+                }
+                if needs_rehash(&parsed, &params) {
+                    return Ok(Verified::YesRehashed(hash_with(&params, password.expose())?));
+                }
+                Ok(Verified::Yes)
+            })
+            .await?;
+        Ok(if has_account { verified } else { Verified::No })
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .context("the hashing pool is closed")?;
+        tokio::task::spawn_blocking(work)
+            .await
+            .context("a hashing task panicked")?
+    }
+}
+
+fn argon2_for(params: &Params) -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+}
+
+fn hash_with(params: &Params, password: &[u8]) -> anyhow::Result<String> {
+    let hash = argon2_for(params)
+        .hash_password(password)
+        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?;
+    Ok(hash.to_string())
+}
+
+/// True when the stored hash is not argon2id or any cost is below the configured one.
+fn needs_rehash(stored: &PasswordHash, wanted: &Params) -> bool {
+    if stored.algorithm.as_str() != "argon2id" {
+        return true;
+    }
+    match Params::try_from(stored) {
+        Ok(p) => p.m_cost() < wanted.m_cost() || p.t_cost() < wanted.t_cost() || p.p_cost() < wanted.p_cost(),
+        Err(_) => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hasher(memory: u32) -> PasswordHasher {
+        PasswordHasher::new(&Settings {
+            argon2_memory_kib: memory,
+            ..Settings::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn length_rules_count_characters_not_bytes() {
+        assert_eq!(
+            Password::new_secret("short".into()).unwrap_err(),
+            PasswordError::TooShort
+        );
+        assert!(Password::new_secret("ééééééé€".into()).is_ok());
+        assert_eq!(
+            Password::new_secret("x".repeat(129)).unwrap_err(),
+            PasswordError::TooLong
+        );
+        assert_eq!(
+            Password::for_sign_in("x".repeat(129)).unwrap_err(),
+            PasswordError::TooLong
+        );
+    }
+
+    #[test]
+    fn debug_never_shows_the_password() {
+        let p = Password::new_secret("hunter2hunter2".into()).unwrap();
+        assert!(!format!("{p:?}").contains("hunter2"));
+    }
+
+    #[tokio::test]
+    async fn a_hash_verifies_only_its_password() {
+        let h = hasher(19_456);
+        let right = Password::new_secret("correct horse battery".into()).unwrap();
+        let wrong = Password::new_secret("correct horse battery!".into()).unwrap();
+        let stored = h.hash(&right).await.unwrap();
+        assert!(stored.starts_with("$argon2id$"));
+        assert_eq!(h.verify(&right, Some(&stored)).await.unwrap(), Verified::Yes);
+        assert_eq!(h.verify(&wrong, Some(&stored)).await.unwrap(), Verified::No);
+        assert_eq!(h.verify(&right, None).await.unwrap(), Verified::No);
+    }
+
+    #[tokio::test]
+    async fn raised_parameters_rehash_on_success() {
+        let password = Password::new_secret("correct horse battery".into()).unwrap();
+        let old = hasher(19_456).hash(&password).await.unwrap();
+        match hasher(24_576).verify(&password, Some(&old)).await.unwrap() {
+            Verified::YesRehashed(new) => assert!(new.contains("m=24576"), "{new}"),
+            other => panic!("expected a rehash, got {other:?}"),
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! The command line: `serve`, `migrate` and `user …`. Every command applies
+//! pending migrations first, so `user add` works on a fresh database.
+
+mod serve;
+mod user;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::db::Db;
+
+#[derive(Parser)]
+#[command(
+    name = "gatehouse",
+    version,
+    about = "A login portal: password, then a one-time code by email"
+)]
+pub struct Cli {
+    /// A TOML configuration file; GATEHOUSE_* environment variables override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the portal (the default).
+    Serve {
+        /// Create demo@example.com with a random password and print mail to the console.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply database migrations.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(user::UserCommand),
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        let settings = Settings::load(self.config.as_deref())?;
+        match self.command.unwrap_or(Command::Serve { demo: false }) {
+            Command::Serve { demo } => serve::run(settings, demo).await,
+            Command::Migrate => {
+                open_db(&settings).await?;
+                println!("migrations applied");
+                Ok(())
+            }
+            Command::User(command) => user::run(&settings, command).await,
+        }
+    }
+}
+
+async fn open_db(settings: &Settings) -> anyhow::Result<Db> {
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    Ok(db)
+}

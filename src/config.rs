@@ -1,0 +1,285 @@
+//! Settings: a TOML file plus `GATEHOUSE_*` environment variables (the
+//! environment wins), checked once at start-up so that a bad value stops the
+//! process with a message naming its key.
+
+use std::net::IpAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use url::Url;
+
+/// Every setting of PRODUCT.md, with its default.
+#[derive(Clone, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub database_url: String,
+    pub bind: String,
+    pub public_url: String,
+    pub secret_key_file: PathBuf,
+    pub secret_key: Option<String>,
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    /// Where the development mailer saves `.eml` files when `smtp_url` is unset.
+    pub mail_dir: PathBuf,
+    /// How long a mail may take to reach the SMTP server before it counts as failed.
+    pub smtp_timeout_secs: u64,
+    pub otp_length: u32,
+    pub otp_ttl_secs: u64,
+    pub otp_max_attempts: u32,
+    pub otp_resend_cooldown_secs: u64,
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_parallelism: u32,
+    pub session_idle_timeout_secs: u64,
+    pub session_absolute_timeout_secs: u64,
+    pub trusted_proxies: Vec<String>,
+    pub allowed_return_hosts: Vec<String>,
+    pub site_name: String,
+    pub support_url: Option<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: "sqlite://gatehouse.db".into(),
+            bind: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            secret_key_file: "gatehouse.key".into(),
+            secret_key: None,
+            smtp_url: None,
+            mail_from: "Gatehouse <no-reply@localhost>".into(),
+            mail_dir: "mail".into(),
+            smtp_timeout_secs: 15,
+            otp_length: 6,
+            otp_ttl_secs: 600,
+            otp_max_attempts: 5,
+            otp_resend_cooldown_secs: 30,
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_parallelism: 1,
+            session_idle_timeout_secs: 30 * 60,
+            session_absolute_timeout_secs: 12 * 60 * 60,
+            trusted_proxies: Vec::new(),
+            allowed_return_hosts: Vec::new(),
+            site_name: "Gatehouse".into(),
+            support_url: None,
+        }
+    }
+}
+
+/// Keys whose environment value is a comma-separated list.
+const LIST_KEYS: [&str; 2] = ["trusted_proxies", "allowed_return_hosts"];
+
+impl Settings {
+    /// Reads the optional TOML file, then the environment, then validates.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let mut builder = config::Config::builder();
+        if let Some(path) = file {
+            if !path.exists() {
+                bail!("configuration file {} does not exist", path.display());
+            }
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Toml));
+        }
+        let mut env = config::Environment::with_prefix("GATEHOUSE")
+            .prefix_separator("_")
+            .try_parsing(true)
+            .list_separator(",");
+        for key in LIST_KEYS {
+            env = env.with_list_parse_key(key);
+        }
+        let settings: Settings = builder
+            .add_source(env)
+            .build()
+            .and_then(|c| c.try_deserialize())
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks every value whose type alone does not make it valid.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        fn check(ok: bool, key: &str, why: &str) -> anyhow::Result<()> {
+            if ok {
+                Ok(())
+            } else {
+                bail!("invalid configuration: `{key}` {why}")
+            }
+        }
+        check(
+            self.database_url.starts_with("sqlite:")
+                || self.database_url.starts_with("postgres://")
+                || self.database_url.starts_with("postgresql://"),
+            "database_url",
+            "must start with sqlite: or postgres://",
+        )?;
+        check(
+            self.bind.parse::<std::net::SocketAddr>().is_ok(),
+            "bind",
+            "must be an address such as 127.0.0.1:8080",
+        )?;
+        self.public_origin()?;
+        check(
+            (6..=10).contains(&self.otp_length),
+            "otp_length",
+            "must be 6 to 10 digits",
+        )?;
+        check(
+            (1..=3600).contains(&self.otp_ttl_secs),
+            "otp_ttl_secs",
+            "must be 1 to 3600",
+        )?;
+        check(
+            (1..=10).contains(&self.otp_max_attempts),
+            "otp_max_attempts",
+            "must be 1 to 10",
+        )?;
+        check(
+            self.otp_resend_cooldown_secs <= 3600,
+            "otp_resend_cooldown_secs",
+            "must be at most 3600",
+        )?;
+        check(
+            self.argon2_memory_kib >= 19_456,
+            "argon2_memory_kib",
+            "must be at least 19456 (19 MiB)",
+        )?;
+        check(
+            self.argon2_iterations >= 2,
+            "argon2_iterations",
+            "must be at least 2",
+        )?;
+        check(
+            (1..=16).contains(&self.argon2_parallelism),
+            "argon2_parallelism",
+            "must be 1 to 16",
+        )?;
+        check(
+            (1..=86_400).contains(&self.session_idle_timeout_secs),
+            "session_idle_timeout_secs",
+            "must be 1 to 86400",
+        )?;
+        check(
+            (1..=30 * 86_400).contains(&self.session_absolute_timeout_secs),
+            "session_absolute_timeout_secs",
+            "must be 1 to 2592000",
+        )?;
+        check(
+            (1..=300).contains(&self.smtp_timeout_secs),
+            "smtp_timeout_secs",
+            "must be 1 to 300",
+        )?;
+        check(
+            !self.site_name.trim().is_empty(),
+            "site_name",
+            "must not be empty",
+        )?;
+        for proxy in &self.trusted_proxies {
+            crate::http::client_ip::Cidr::parse(proxy)
+                .with_context(|| format!("invalid configuration: `trusted_proxies` entry {proxy:?}"))?;
+        }
+        for host in &self.allowed_return_hosts {
+            check(
+                crate::auth::return_to::HostPattern::parse(host).is_some(),
+                "allowed_return_hosts",
+                "entries must be host, host:port or *.example.com",
+            )?;
+        }
+        if let Some(support) = &self.support_url {
+            check(
+                Url::parse(support).is_ok_and(|u| matches!(u.scheme(), "https" | "http" | "mailto")),
+                "support_url",
+                "must be an https:, http: or mailto: URL",
+            )?;
+        }
+        if let Some(smtp) = &self.smtp_url {
+            crate::mail::transport::SmtpSettings::parse(smtp)
+                .map_err(|e| anyhow::anyhow!("invalid configuration: `smtp_url` {e}"))?;
+        }
+        crate::mail::parse_mailbox(&self.mail_from)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: `mail_from` {e}"))?;
+        Ok(())
+    }
+
+    /// `public_url` as an origin: http(s), a host, no path. Plain http is only
+    /// for a loopback host (development): cookies there lose `Secure`.
+    pub fn public_origin(&self) -> anyhow::Result<Url> {
+        let url = Url::parse(&self.public_url)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: `public_url` {e}"))?;
+        let host_ok = url.host_str().is_some();
+        let path_ok = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
+        if !host_ok || !path_ok || !matches!(url.scheme(), "http" | "https") {
+            bail!("invalid configuration: `public_url` must be an origin such as https://login.example.com");
+        }
+        if url.scheme() == "http" && !is_loopback_host(&url) {
+            bail!(
+                "invalid configuration: `public_url` must use https unless its host is loopback (127.0.0.1, ::1 or localhost)"
+            );
+        }
+        Ok(url)
+    }
+
+    /// Whether the portal is served over https (then cookies are `__Host-` and `Secure`).
+    pub fn is_https(&self) -> bool {
+        self.public_url.starts_with("https://")
+    }
+}
+
+/// True for `localhost` and loopback IP addresses.
+pub fn is_loopback_host(url: &Url) -> bool {
+    match url.host() {
+        // Non-http schemes (smtp:) keep IP addresses as opaque host names.
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost")
+                || d.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+        }
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn a_bad_value_names_its_key() {
+        let settings = Settings {
+            otp_length: 4,
+            ..Settings::default()
+        };
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.contains("otp_length"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_is_refused_for_a_public_host() {
+        let settings = Settings {
+            public_url: "http://login.example.com".into(),
+            ..Settings::default()
+        };
+        let err = settings.validate().unwrap_err().to_string();
+        assert!(err.contains("public_url"), "{err}");
+    }
+
+    #[test]
+    fn weak_argon2_parameters_are_refused() {
+        let settings = Settings {
+            argon2_memory_kib: 1024,
+            ..Settings::default()
+        };
+        assert!(
+            settings
+                .validate()
+                .unwrap_err()
+                .to_string()
+                .contains("argon2_memory_kib")
+        );
+    }
+}

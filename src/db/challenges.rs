@@ -1,0 +1,172 @@
+//! The `challenges` table: one row per code sent. Every state change is a
+//! single conditional UPDATE, so two requests (or two instances) can never
+//! both use a code or both get the same guess counted.
+
+use super::{Db, with_pool};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Challenge {
+    pub id: i64,
+    pub flow_id: i64,
+    pub user_id: i64,
+    pub purpose: String,
+    pub code_hash: Vec<u8>,
+    pub return_to: Option<String>,
+    pub attempts: i32,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    pub replaced_at: Option<i64>,
+    pub mail_status: String,
+    pub mail_sent_at: Option<i64>,
+}
+
+pub struct NewChallenge<'a> {
+    pub flow_id: i64,
+    pub user_id: i64,
+    pub purpose: &'a str,
+    pub code_hash: Vec<u8>,
+    pub link_hash: Vec<u8>,
+    pub return_to: Option<&'a str>,
+    pub now: i64,
+    pub expires_at: i64,
+}
+
+macro_rules! select_challenge {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, flow_id, user_id, purpose, code_hash, return_to, attempts, created_at, ",
+            "expires_at, used_at, replaced_at, mail_status, mail_sent_at FROM challenges ",
+            $tail
+        )
+    };
+}
+
+/// The condition under which a challenge can still be used or guessed at.
+/// `$2` is now, `$3` the attempt limit.
+macro_rules! live {
+    () => {
+        "used_at IS NULL AND replaced_at IS NULL AND expires_at > $2 AND attempts < $3"
+    };
+}
+
+const INSERT: &str = "INSERT INTO challenges \
+    (flow_id, user_id, purpose, code_hash, link_hash, return_to, attempts, created_at, expires_at) \
+    VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) RETURNING id";
+
+pub async fn insert(db: &Db, new: NewChallenge<'_>) -> Result<i64, sqlx::Error> {
+    with_pool!(db, pool => sqlx::query_scalar(INSERT)
+        .bind(new.flow_id)
+        .bind(new.user_id)
+        .bind(new.purpose)
+        .bind(new.code_hash)
+        .bind(new.link_hash)
+        .bind(new.return_to)
+        .bind(new.now)
+        .bind(new.expires_at)
+        .fetch_one(pool)
+        .await)
+}
+
+/// Marks `old_id` replaced and inserts `new` in one transaction — unless the
+/// old one is younger than `cooldown_until` allows, used, or already replaced,
+/// in which case nothing changes and `None` comes back.
+pub async fn replace(
+    db: &Db,
+    old_id: i64,
+    created_before: i64,
+    new: NewChallenge<'_>,
+) -> Result<Option<i64>, sqlx::Error> {
+    let sql = "UPDATE challenges SET replaced_at = $2 \
+               WHERE id = $1 AND used_at IS NULL AND replaced_at IS NULL AND created_at <= $3";
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let done = sqlx::query(sql).bind(old_id).bind(new.now).bind(created_before).execute(&mut *tx).await?;
+        if done.rows_affected() != 1 {
+            return Ok(None);
+        }
+        let id: i64 = sqlx::query_scalar(INSERT)
+            .bind(new.flow_id)
+            .bind(new.user_id)
+            .bind(new.purpose)
+            .bind(new.code_hash)
+            .bind(new.link_hash)
+            .bind(new.return_to)
+            .bind(new.now)
+            .bind(new.expires_at)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some(id))
+    })
+}
+
+pub async fn find(db: &Db, id: i64) -> Result<Option<Challenge>, sqlx::Error> {
+    let sql = select_challenge!("WHERE id = $1");
+    with_pool!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
+}
+
+pub async fn find_by_link(db: &Db, link_hash: &[u8]) -> Result<Option<Challenge>, sqlx::Error> {
+    let sql = select_challenge!("WHERE link_hash = $1");
+    with_pool!(db, pool => sqlx::query_as(sql).bind(link_hash).fetch_optional(pool).await)
+}
+
+/// Code hashes of the replaced challenges of a flow, newest first.
+pub async fn replaced_code_hashes(db: &Db, flow_id: i64) -> Result<Vec<Vec<u8>>, sqlx::Error> {
+    let sql = "SELECT code_hash FROM challenges WHERE flow_id = $1 AND replaced_at IS NOT NULL ORDER BY id DESC LIMIT 20";
+    with_pool!(db, pool => sqlx::query_scalar(sql).bind(flow_id).fetch_all(pool).await)
+}
+
+/// Uses challenge `id` if it is still live; returns it when this call won.
+pub async fn consume(db: &Db, id: i64, now: i64, max_attempts: i32) -> Result<Option<i64>, sqlx::Error> {
+    let sql = concat!(
+        "UPDATE challenges SET used_at = $2 WHERE id = $1 AND ",
+        live!(),
+        " RETURNING id"
+    );
+    with_pool!(db, pool => sqlx::query_scalar(sql).bind(id).bind(now).bind(max_attempts).fetch_optional(pool).await)
+}
+
+/// Uses the challenge whose link hashes to `link_hash` if it is still live.
+pub async fn consume_link(
+    db: &Db,
+    link_hash: &[u8],
+    now: i64,
+    max_attempts: i32,
+) -> Result<Option<i64>, sqlx::Error> {
+    let sql = concat!(
+        "UPDATE challenges SET used_at = $2 WHERE link_hash = $1 AND ",
+        live!(),
+        " RETURNING id"
+    );
+    with_pool!(db, pool => sqlx::query_scalar(sql).bind(link_hash).bind(now).bind(max_attempts).fetch_optional(pool).await)
+}
+
+/// Counts one wrong guess if the challenge is still live; returns the new count.
+pub async fn count_wrong_guess(
+    db: &Db,
+    id: i64,
+    now: i64,
+    max_attempts: i32,
+) -> Result<Option<i32>, sqlx::Error> {
+    let sql = concat!(
+        "UPDATE challenges SET attempts = attempts + 1 WHERE id = $1 AND ",
+        live!(),
+        " RETURNING attempts"
+    );
+    with_pool!(db, pool => sqlx::query_scalar(sql).bind(id).bind(now).bind(max_attempts).fetch_optional(pool).await)
+}
+
+/// The mail was accepted by the transport: the validity clock starts now.
+pub async fn mark_sent(db: &Db, id: i64, now: i64, ttl_secs: i64) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE challenges SET mail_status = 'sent', mail_sent_at = $2, expires_at = $3, mail_error = NULL \
+               WHERE id = $1 AND used_at IS NULL";
+    with_pool!(db, pool => sqlx::query(sql).bind(id).bind(now).bind(now + ttl_secs).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+pub async fn mark_failed(db: &Db, id: i64, error: &str) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE challenges SET mail_status = 'failed', mail_error = $2 WHERE id = $1";
+    with_pool!(db, pool => sqlx::query(sql).bind(id).bind(error).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! Turns every error response into its page: `AppError`s from handlers,
+//! extractor failures (bad forms, oversize bodies), 404s. Internal errors
+//! are logged with a reference id that the 500 page shows.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
+use actix_web::{HttpResponse, web};
+
+use crate::auth::session::SignInSession;
+use crate::error::{AppError, Problem};
+use crate::pages::errors::ErrorPage;
+use crate::pages::{PageContext, render};
+
+pub async fn render_errors(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let res = next.call(req).await?.map_into_boxed_body();
+    let status = res.status();
+    let is_error = status.is_client_error() || status.is_server_error();
+    // Pages a handler rendered itself (a 401 form, say) have a content type;
+    // bare error responses (a 404 from routing, an extractor failure) do not.
+    let bare = res.response().error().is_some()
+        || !res.headers().contains_key(actix_web::http::header::CONTENT_TYPE);
+    if !is_error || !bare {
+        return Ok(res);
+    }
+    let problem = match res.response().error().and_then(|e| e.as_error::<AppError>()) {
+        Some(AppError::Problem(problem)) => Some(*problem),
+        Some(AppError::Internal(_)) => None,
+        None => match status {
+            StatusCode::NOT_FOUND | StatusCode::METHOD_NOT_ALLOWED => Some(Problem::NotFound),
+            StatusCode::PAYLOAD_TOO_LARGE => Some(Problem::TooLarge),
+            s if s.is_client_error() => Some(Problem::BadRequest),
+            _ => None,
+        },
+    };
+    let (req, original) = res.into_parts();
+    let page = PageContext::from_request(&req);
+    let rendered = match (problem, page) {
+        (Some(problem), Ok(page)) => {
+            let pending = SignInSession::from_request(&req).pending().is_some();
+            render(problem.status(), &ErrorPage::for_problem(page, problem, pending))
+        }
+        (None, Ok(page)) => {
+            let reference = crate::auth::code::random_token()[..10].to_owned();
+            let cause = original
+                .error()
+                .map(|e| format!("{e:#}"))
+                .unwrap_or_else(|| status.to_string());
+            tracing::error!(reference, path = req.path(), error = cause, "request failed");
+            render(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &ErrorPage::internal(page, reference),
+            )
+        }
+        (_, Err(e)) => Err(e),
+    };
+    let mut response = rendered.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "rendering an error page failed");
+        HttpResponse::InternalServerError()
+            .content_type("text/plain")
+            .body("Internal error")
+    });
+    // Keep what the handler meant to say besides the body: Location, Retry-After, cookies.
+    for (name, value) in original.headers() {
+        if name != actix_web::http::header::CONTENT_TYPE && name != actix_web::http::header::CONTENT_LENGTH {
+            response.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    Ok(ServiceResponse::new(req, response))
+}
+
+/// Maps a form extractor failure to its page: 413 for an oversize body, else 400.
+pub fn form_error(err: actix_web::error::UrlencodedError, _req: &actix_web::HttpRequest) -> actix_web::Error {
+    use actix_web::error::UrlencodedError;
+    let problem = match err {
+        UrlencodedError::Overflow { .. } => Problem::TooLarge,
+        _ => Problem::BadRequest,
+    };
+    AppError::from(problem).into()
+}
+
+/// Configuration of every form extractor: small bodies only.
+pub fn form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(16 * 1024)
+        .error_handler(form_error)
+}

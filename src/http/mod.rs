@@ -1,0 +1,6 @@
+//! HTTP plumbing shared by every route: security headers, error pages,
+//! the client's IP.
+
+pub mod client_ip;
+pub mod error_pages;
+pub mod headers;

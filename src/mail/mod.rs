@@ -1,0 +1,123 @@
+//! Mail: a `Letter` (text and HTML twins), the transports (SMTP, or the
+//! console in development), and sending with a timeout.
+
+pub mod code_mail;
+pub mod delivery;
+pub mod transport;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
+
+use crate::auth::email::EmailAddress;
+use crate::config::Settings;
+
+pub fn parse_mailbox(raw: &str) -> Result<Mailbox, String> {
+    if raw.chars().any(char::is_control) {
+        return Err("must not contain line breaks".into());
+    }
+    raw.parse::<Mailbox>()
+        .map_err(|e| format!("is not a mail address: {e}"))
+}
+
+/// One mail to one person, before it is encoded.
+pub struct Letter {
+    pub to: EmailAddress,
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+#[derive(Clone)]
+enum Transport {
+    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    /// Development: print each mail to the console and save it as `.eml`.
+    Console(PathBuf),
+}
+
+#[derive(Clone)]
+pub struct Mailer {
+    transport: Transport,
+    from: Mailbox,
+    timeout: Duration,
+}
+
+impl Mailer {
+    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
+        let timeout = Duration::from_secs(settings.smtp_timeout_secs);
+        let transport = match &settings.smtp_url {
+            Some(raw) => Transport::Smtp(
+                transport::SmtpSettings::parse(raw)
+                    .map_err(|e| anyhow::anyhow!("invalid configuration: `smtp_url` {e}"))?
+                    .transport(timeout)?,
+            ),
+            None => Transport::Console(settings.mail_dir.clone()),
+        };
+        let from = parse_mailbox(&settings.mail_from)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: `mail_from` {e}"))?;
+        Ok(Self {
+            transport,
+            from,
+            timeout,
+        })
+    }
+
+    /// Hands the letter to the transport; an SMTP server that is slow or
+    /// down fails within the configured timeout instead of hanging.
+    pub async fn send(&self, letter: &Letter) -> anyhow::Result<()> {
+        let message = self.encode(letter)?;
+        match &self.transport {
+            Transport::Smtp(smtp) => {
+                tokio::time::timeout(self.timeout, smtp.send(message))
+                    .await
+                    .context("the SMTP server did not answer in time")?
+                    .context("the SMTP server refused the mail")?;
+                Ok(())
+            }
+            Transport::Console(dir) => print_and_save(dir, letter, &message).await,
+        }
+    }
+
+    fn encode(&self, letter: &Letter) -> anyhow::Result<Message> {
+        let to: Mailbox = letter.to.as_str().parse().context("encoding the recipient")?;
+        Message::builder()
+            .from(self.from.clone())
+            .to(to)
+            .subject(&letter.subject)
+            .date_now()
+            .message_id(None)
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("Auto-Submitted"),
+                "auto-generated".into(),
+            ))
+            .multipart(MultiPart::alternative_plain_html(
+                letter.text.clone(),
+                letter.html.clone(),
+            ))
+            .context("encoding a mail")
+    }
+}
+
+async fn print_and_save(dir: &Path, letter: &Letter, message: &Message) -> anyhow::Result<()> {
+    tokio::fs::create_dir_all(dir)
+        .await
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
+    let path = dir.join(format!("{stamp}.eml"));
+    tokio::fs::write(&path, message.formatted())
+        .await
+        .with_context(|| format!("writing {}", path.display()))?;
+    // This transport exists to show mail in development, so it prints it whole.
+    println!(
+        "\n────── mail to {} (saved as {}) ──────\nSubject: {}\n\n{}\n──────────────────────────────────────────\n",
+        letter.to,
+        path.display(),
+        letter.subject,
+        letter.text.trim_end()
+    );
+    Ok(())
+}

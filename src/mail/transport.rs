@@ -1,0 +1,94 @@
+//! `smtp_url`: which SMTP connections are allowed. `smtps://` (implicit TLS)
+//! and `smtp://…?tls=required` (STARTTLS, never falling back) are for real
+//! relays; plain SMTP only to a loopback relay or with an explicit `?tls=none`.
+
+use std::time::Duration;
+
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, Tokio1Executor};
+use url::Url;
+
+#[derive(Clone, Debug)]
+pub struct SmtpSettings {
+    /// The URL handed to lettre (with `tls=none` removed: lettre's plain form).
+    lettre_url: String,
+    pub plain: bool,
+    pub host: String,
+}
+
+impl SmtpSettings {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let url = Url::parse(raw).map_err(|e| format!("is not a URL: {e}"))?;
+        let host = url
+            .host_str()
+            .filter(|h| !h.is_empty())
+            .ok_or("needs a host")?
+            .to_owned();
+        let tls = url
+            .query_pairs()
+            .find(|(k, _)| k == "tls")
+            .map(|(_, v)| v.into_owned());
+        let plain = match (url.scheme(), tls.as_deref()) {
+            ("smtps", None) => false,
+            ("smtp", Some("required")) => false,
+            ("smtp", Some("none")) => true,
+            ("smtp", None) if crate::config::is_loopback_host(&url) => true,
+            ("smtp", None) => {
+                return Err("must say how to protect the connection: smtps://host (implicit TLS), \
+                            smtp://host?tls=required (STARTTLS), or smtp://host?tls=none (plain, not recommended)"
+                    .into());
+            }
+            ("smtp", Some(other)) => {
+                return Err(format!("tls={other} is not supported (use required or none)"));
+            }
+            (scheme, _) => return Err(format!("scheme {scheme}: is not smtp: or smtps:")),
+        };
+        let mut lettre_url = url.clone();
+        if plain {
+            lettre_url.set_query(None);
+        }
+        Ok(Self {
+            lettre_url: lettre_url.to_string(),
+            plain,
+            host,
+        })
+    }
+
+    pub fn transport(&self, timeout: Duration) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+        if self.plain {
+            tracing::warn!(host = %self.host, "mail is sent over plain SMTP, without TLS");
+        }
+        Ok(AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.lettre_url)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: `smtp_url`: {e}"))?
+            .timeout(Some(timeout))
+            .pool_config(PoolConfig::new().max_size(4))
+            .build())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_forms_are_accepted() {
+        assert!(!SmtpSettings::parse("smtps://u:p@mail.example.com").unwrap().plain);
+        assert!(
+            !SmtpSettings::parse("smtp://mail.example.com:587?tls=required")
+                .unwrap()
+                .plain
+        );
+    }
+
+    #[test]
+    fn plain_smtp_needs_loopback_or_an_explicit_choice() {
+        assert!(SmtpSettings::parse("smtp://127.0.0.1:2525").unwrap().plain);
+        assert!(SmtpSettings::parse("smtp://mail.example.com").is_err());
+        assert!(SmtpSettings::parse("smtp://mail.example.com?tls=opportunistic").is_err());
+        assert!(
+            SmtpSettings::parse("smtp://mail.example.com?tls=none")
+                .unwrap()
+                .plain
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! The error pages: what each `Problem` says and what it offers next.
+
+use actix_web::http::StatusCode;
+use askama::Template;
+
+use super::{PageContext, page_template};
+use crate::error::Problem;
+
+/// A next step offered on an error page.
+pub enum Action {
+    /// A button posting to a URL with the CSRF token (e.g. "send a new code").
+    Post {
+        url: &'static str,
+        label: &'static str,
+    },
+    Link {
+        url: &'static str,
+        label: &'static str,
+    },
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub page: PageContext,
+    pub title: &'static str,
+    pub message: String,
+    pub actions: Vec<Action>,
+    pub reference: Option<String>,
+}
+page_template!(ErrorPage);
+
+impl ErrorPage {
+    /// The page for `problem`; `pending` says whether a sign-in is in progress
+    /// (then a new code can be offered).
+    pub fn for_problem(page: PageContext, problem: Problem, pending: bool) -> Self {
+        use crate::urls::{CODE, LOGIN, RESEND};
+        let again = Action::Link {
+            url: LOGIN,
+            label: "Sign in again",
+        };
+        let new_code = || {
+            if pending {
+                Action::Post {
+                    url: RESEND,
+                    label: "Send a new code",
+                }
+            } else {
+                Action::Link {
+                    url: LOGIN,
+                    label: "Sign in again",
+                }
+            }
+        };
+        let (title, message, actions): (&str, String, Vec<Action>) = match problem {
+            Problem::BadCsrf => (
+                "This form has expired",
+                "The form was too old, or it came from another site. Go back, reload the page and try again.".into(),
+                vec![again],
+            ),
+            Problem::BadRequest => ("Something was wrong with that request", "The form could not be read. Please try again.".into(), vec![again]),
+            Problem::TooLarge => ("That request was too large", "The form sent more data than a sign-in needs. Please try again.".into(), vec![again]),
+            Problem::NotFound | Problem::LinkUnknown => (
+                "Page not found",
+                "There is nothing at this address. If you followed a sign-in link, it may be mistyped: sign in again to get a new one.".into(),
+                vec![Action::Link { url: crate::urls::ACCOUNT, label: "Go to the start page" }],
+            ),
+            Problem::SignInRequired | Problem::SignInExpired => ("Your sign-in has expired", "Please sign in again.".into(), vec![again]),
+            Problem::CodeExpired => (
+                "This code has expired",
+                "Codes and sign-in links only work for a short time. Ask for a new code and use it right away.".into(),
+                vec![new_code()],
+            ),
+            Problem::CodeUsed => (
+                "This code has already been used",
+                "Each code and sign-in link works only once, and this one has already been used. If that was not you, change your password.".into(),
+                vec![again],
+            ),
+            Problem::CodeReplaced => (
+                "This code was replaced by a newer code",
+                "You asked for a new code, so this one no longer works. Use the code or link from the most recent email.".into(),
+                if pending { vec![Action::Link { url: CODE, label: "Enter the newest code" }] } else { vec![again] },
+            ),
+            Problem::TooManyAttempts => (
+                "Too many wrong codes",
+                "For your safety this code no longer works. Ask for a new code and type it carefully.".into(),
+                vec![new_code()],
+            ),
+            Problem::ResendTooSoon { retry_after_secs } => (
+                "Please wait before asking again",
+                format!("A new code can be sent in {}. Check your inbox and spam folder meanwhile.", in_words(retry_after_secs)),
+                vec![Action::Link { url: CODE, label: "Back to the code" }],
+            ),
+        };
+        Self {
+            page,
+            title,
+            message,
+            actions,
+            reference: None,
+        }
+    }
+
+    pub fn internal(page: PageContext, reference: String) -> Self {
+        Self {
+            page,
+            title: "Something went wrong on our side",
+            message: "Your request could not be completed. Please try again in a moment.".into(),
+            actions: vec![Action::Link {
+                url: crate::urls::LOGIN,
+                label: "Back to sign-in",
+            }],
+            reference: Some(reference),
+        }
+    }
+
+    pub fn status(problem: Problem) -> StatusCode {
+        problem.status()
+    }
+}
+
+/// "4 minutes", "30 seconds", "1 hour".
+pub fn in_words(secs: i64) -> String {
+    let secs = secs.max(1);
+    let plural = |n: i64, unit: &str| {
+        if n == 1 {
+            format!("1 {unit}")
+        } else {
+            format!("{n} {unit}s")
+        }
+    };
+    if secs < 60 {
+        plural(secs, "second")
+    } else if secs < 3600 {
+        plural((secs + 59) / 60, "minute")
+    } else {
+        plural((secs + 3599) / 3600, "hour")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_words;
+
+    #[test]
+    fn durations_read_as_words() {
+        assert_eq!(in_words(1), "1 second");
+        assert_eq!(in_words(30), "30 seconds");
+        assert_eq!(in_words(61), "2 minutes");
+        assert_eq!(in_words(240), "4 minutes");
+        assert_eq!(in_words(3600), "1 hour");
+    }
+}

@@ -1,0 +1,28 @@
+//! The account page (`/`): only for a fully signed-in user.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use askama::Template;
+
+use crate::auth::signed_in::SignedInUser;
+use crate::error::PageResult;
+use crate::pages::{PageContext, page_template, render};
+use crate::startup::AppState;
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    page: PageContext,
+    email: String,
+}
+page_template!(AccountPage);
+
+pub async fn show(req: HttpRequest, state: web::Data<AppState>, user: SignedInUser) -> PageResult {
+    render(
+        StatusCode::OK,
+        &AccountPage {
+            page: PageContext::new(&req, &state),
+            email: user.0.email,
+        },
+    )
+}

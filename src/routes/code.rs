@@ -1,0 +1,171 @@
+//! Step 2: the emailed code, and "send a new code".
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{CsrfOnly, see_other};
+use crate::auth::challenge::{Purpose, Resend, Verdict};
+use crate::auth::code::OneTimeCode;
+use crate::auth::csrf::{CsrfForm, CsrfProtected};
+use crate::auth::email::EmailAddress;
+use crate::auth::session::{Pending, SignInSession};
+use crate::auth::signed_in::{finish_sign_in, landing};
+use crate::db::{challenges, now, users};
+use crate::error::{PageResult, Problem};
+use crate::mail::delivery::send_code;
+use crate::pages::{PageContext, page_template, render};
+use crate::startup::AppState;
+use crate::urls;
+
+pub enum MailStatus {
+    Sending,
+    Sent,
+    Failed,
+}
+
+#[derive(Template)]
+#[template(path = "code.html")]
+struct CodePage {
+    page: PageContext,
+    masked_email: String,
+    code_length: u32,
+    ttl_minutes: u64,
+    sent_at: Option<String>,
+    mail_status: MailStatus,
+    resend_in_secs: i64,
+    error: Option<String>,
+}
+page_template!(CodePage);
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    code: String,
+    csrf: String,
+}
+
+impl CsrfProtected for CodeForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+pub async fn form(req: HttpRequest, state: web::Data<AppState>) -> PageResult {
+    let session = SignInSession::from_request(&req);
+    if session.user_id().is_some() {
+        return Ok(see_other(urls::ACCOUNT));
+    }
+    let pending = session.pending().ok_or(Problem::SignInExpired)?;
+    code_page(&req, &state, pending, StatusCode::OK, None).await
+}
+
+pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm<CodeForm>) -> PageResult {
+    let session = SignInSession::from_request(&req);
+    if session.user_id().is_some() {
+        return Ok(see_other(&landing(&state, None)));
+    }
+    let pending = session.pending().ok_or(Problem::SignInExpired)?;
+    let Some(code) = OneTimeCode::parse(&form.0.code, state.settings.otp_length) else {
+        let message = format!(
+            "Enter the {}-digit code from the email.",
+            state.settings.otp_length
+        );
+        return code_page(&req, &state, pending, StatusCode::UNAUTHORIZED, Some(message)).await;
+    };
+    let verdict = state
+        .challenges
+        .check_code(&state.db, pending.challenge_id, Purpose::Login, Some(&code))
+        .await?;
+    match verdict {
+        Verdict::Accepted { user_id, return_to } => {
+            finish_sign_in(&state, &session, user_id, return_to.as_deref()).await
+        }
+        Verdict::Wrong { attempts_left } => {
+            let plural = if attempts_left == 1 { "attempt" } else { "attempts" };
+            let message = format!("That code is not right. {attempts_left} {plural} left.");
+            code_page(&req, &state, pending, StatusCode::UNAUTHORIZED, Some(message)).await
+        }
+        Verdict::Replaced => {
+            let message = "That code was replaced by a newer code. Use the code from the most recent email.";
+            code_page(&req, &state, pending, StatusCode::GONE, Some(message.into())).await
+        }
+        Verdict::Expired => Err(Problem::CodeExpired.into()),
+        Verdict::Used => Err(Problem::CodeUsed.into()),
+        Verdict::TooManyAttempts => Err(Problem::TooManyAttempts.into()),
+        Verdict::Unknown => Err(Problem::SignInExpired.into()),
+    }
+}
+
+pub async fn resend(req: HttpRequest, state: web::Data<AppState>, _form: CsrfForm<CsrfOnly>) -> PageResult {
+    let session = SignInSession::from_request(&req);
+    let pending = session.pending().ok_or(Problem::SignInExpired)?;
+    match state.challenges.resend(&state.db, pending.challenge_id).await? {
+        Resend::Sent(issued) => {
+            let user = users::find_by_id(&state.db, pending.user_id)
+                .await?
+                .ok_or(Problem::SignInExpired)?;
+            session.begin_pending(Pending {
+                challenge_id: issued.challenge_id,
+                ..pending
+            })?;
+            send_code(
+                &state,
+                EmailAddress::parse(&user.email).map_err(anyhow::Error::from)?,
+                &issued,
+            )?;
+            tracing::info!(
+                user_id = user.id,
+                challenge_id = issued.challenge_id,
+                "code replaced"
+            );
+            Ok(see_other(urls::CODE))
+        }
+        Resend::Cooldown(secs) => Err(Problem::ResendTooSoon {
+            retry_after_secs: secs,
+        }
+        .into()),
+        Resend::Gone => Err(Problem::SignInExpired.into()),
+    }
+}
+
+async fn code_page(
+    req: &HttpRequest,
+    state: &AppState,
+    pending: Pending,
+    status: StatusCode,
+    error: Option<String>,
+) -> PageResult {
+    let challenge = challenges::find(&state.db, pending.challenge_id)
+        .await?
+        .ok_or(Problem::SignInExpired)?;
+    let user = users::find_by_id(&state.db, pending.user_id)
+        .await?
+        .ok_or(Problem::SignInExpired)?;
+    let masked_email = EmailAddress::parse(&user.email)
+        .map(|e| e.masked())
+        .unwrap_or_default();
+    let mail_status = match challenge.mail_status.as_str() {
+        "sent" => MailStatus::Sent,
+        "failed" => MailStatus::Failed,
+        _ => MailStatus::Sending,
+    };
+    let sent_at = challenge
+        .mail_sent_at
+        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+        .map(|t| {
+            let format = time::macros::format_description!("[hour]:[minute]");
+            t.format(&format).unwrap_or_default()
+        });
+    let page = CodePage {
+        page: PageContext::new(req, state),
+        masked_email,
+        code_length: state.settings.otp_length,
+        ttl_minutes: state.settings.otp_ttl_secs.div_ceil(60),
+        sent_at,
+        mail_status,
+        resend_in_secs: (challenge.created_at + state.challenges.resend_cooldown_secs - now()).max(0),
+        error,
+    };
+    render(status, &page)
+}

@@ -1,0 +1,165 @@
+//! Step 1: email and password. Unknown, disabled and wrong-password attempts
+//! get the same page, status and timing.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::see_other;
+use crate::auth::challenge::Purpose;
+use crate::auth::csrf::{CsrfForm, CsrfProtected};
+use crate::auth::email::EmailAddress;
+use crate::auth::password::{Password, Verified};
+use crate::auth::session::{Pending, SignInSession};
+use crate::auth::signed_in::landing;
+use crate::db::users;
+use crate::error::PageResult;
+use crate::mail::delivery::send_code;
+use crate::pages::{PageContext, page_template, render};
+use crate::startup::AppState;
+use crate::urls;
+
+const NOTICE_COOKIE: &str = "gatehouse_notice";
+const WRONG_CREDENTIALS: &str = "That email and password do not match an account. Check them and try again.";
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    page: PageContext,
+    email: String,
+    return_to: Option<String>,
+    error: Option<&'static str>,
+}
+page_template!(LoginPage);
+
+#[derive(Deserialize)]
+pub struct LoginQuery {
+    return_to: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    csrf: String,
+    return_to: Option<String>,
+}
+
+impl CsrfProtected for LoginForm {
+    fn csrf(&self) -> &str {
+        &self.csrf
+    }
+}
+
+/// A one-minute cookie that makes the next `GET /login` say the sign-in expired.
+pub fn expired_notice_cookie() -> Cookie<'static> {
+    Cookie::build(NOTICE_COOKIE, "expired")
+        .path(urls::LOGIN)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(Duration::minutes(1))
+        .finish()
+}
+
+pub async fn form(req: HttpRequest, state: web::Data<AppState>, query: web::Query<LoginQuery>) -> PageResult {
+    let return_to = query
+        .into_inner()
+        .return_to
+        .and_then(|r| state.return_policy.check(&r));
+    if SignInSession::from_request(&req).user_id().is_some() {
+        return Ok(see_other(&landing(&state, return_to.as_deref())));
+    }
+    let mut page = PageContext::new(&req, &state);
+    let had_notice = req.cookie(NOTICE_COOKIE).is_some();
+    if had_notice {
+        page.notice = Some("Your sign-in expired or was ended. Please sign in again.");
+    }
+    let mut response = render(
+        StatusCode::OK,
+        &LoginPage {
+            page,
+            email: String::new(),
+            return_to,
+            error: None,
+        },
+    )?;
+    if had_notice {
+        let mut gone = expired_notice_cookie();
+        gone.make_removal();
+        response.add_cookie(&gone).map_err(anyhow::Error::from)?;
+    }
+    Ok(response)
+}
+
+pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm<LoginForm>) -> PageResult {
+    let LoginForm {
+        email,
+        password,
+        return_to,
+        ..
+    } = form.0;
+    let return_to = return_to.and_then(|r| state.return_policy.check(&r));
+    let refuse = |status, message| {
+        let page = PageContext::new(&req, &state);
+        let email = email.chars().take(254).collect();
+        render(
+            status,
+            &LoginPage {
+                page,
+                email,
+                return_to: return_to.clone(),
+                error: Some(message),
+            },
+        )
+    };
+    let Ok(password) = Password::for_sign_in(password) else {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "Passwords are at most 128 characters long.",
+        );
+    };
+    let user = match EmailAddress::parse(&email) {
+        Ok(address) => users::find_by_email(&state.db, &address).await?,
+        Err(_) => None,
+    };
+    // Always one argon2 verification: against the account's hash, or a dummy.
+    let verified = state
+        .hasher
+        .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
+        .await?;
+    let user = match (user, verified) {
+        (Some(user), Verified::Yes | Verified::YesRehashed(_)) if user.disabled => {
+            tracing::info!(user_id = user.id, "password step refused: account disabled");
+            None
+        }
+        (Some(user), Verified::YesRehashed(new_hash)) => {
+            users::update_hash_by_id(&state.db, user.id, &new_hash).await?;
+            Some(user)
+        }
+        (Some(user), Verified::Yes) => Some(user),
+        _ => None,
+    };
+    let Some(user) = user else {
+        tracing::info!("password step refused");
+        return refuse(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS);
+    };
+
+    let issued = state
+        .challenges
+        .issue(&state.db, user.id, Purpose::Login, return_to.as_deref())
+        .await?;
+    SignInSession::from_request(&req).begin_pending(Pending {
+        user_id: user.id,
+        challenge_id: issued.challenge_id,
+    })?;
+    let to = EmailAddress::parse(&user.email).map_err(anyhow::Error::from)?;
+    send_code(&state, to, &issued)?;
+    tracing::info!(
+        user_id = user.id,
+        challenge_id = issued.challenge_id,
+        "password accepted, code sent"
+    );
+    Ok(see_other(urls::CODE))
+}

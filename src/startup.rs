@@ -1,0 +1,166 @@
+//! Builds the application: state, middleware, routes, and the HTTP server.
+//! Tests, the CLI and embedders all go through `Application`.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_session::SessionMiddleware;
+use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
+use actix_web::cookie::SameSite;
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::middleware::{Logger, from_fn};
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use url::Url;
+
+use crate::auth::challenge::ChallengePolicy;
+use crate::auth::keys::Keys;
+use crate::auth::password::PasswordHasher;
+use crate::auth::return_to::ReturnPolicy;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::db::sessions::DbSessionStore;
+use crate::http::{error_pages, headers};
+use crate::mail::Mailer;
+use crate::routes;
+
+/// Everything a request handler may need, shared by all workers.
+pub struct AppState {
+    pub settings: Settings,
+    pub public_origin: Url,
+    pub db: Db,
+    pub keys: Keys,
+    pub hasher: PasswordHasher,
+    pub challenges: ChallengePolicy,
+    pub mailer: Mailer,
+    pub return_policy: ReturnPolicy,
+}
+
+impl AppState {
+    /// Connects to the database, applies migrations, loads the secret key.
+    pub async fn new(settings: Settings) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let public_origin = settings.public_origin()?;
+        let keys = Keys::load(&settings)?;
+        let db = Db::connect(&settings.database_url).await?;
+        db.migrate().await?;
+        let challenges = ChallengePolicy {
+            code_length: settings.otp_length,
+            ttl_secs: settings.otp_ttl_secs as i64,
+            max_attempts: settings.otp_max_attempts as i32,
+            resend_cooldown_secs: settings.otp_resend_cooldown_secs as i64,
+            key: keys.codes,
+        };
+        Ok(Self {
+            hasher: PasswordHasher::new(&settings)?,
+            mailer: Mailer::from_settings(&settings)?,
+            return_policy: ReturnPolicy::new(public_origin.clone(), &settings.allowed_return_hosts),
+            challenges,
+            public_origin,
+            keys,
+            db,
+            settings,
+        })
+    }
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    cleanup: tokio::task::JoinHandle<()>,
+}
+
+impl Application {
+    /// Binds `settings.bind` and builds the server.
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind(&settings.bind)
+            .with_context(|| format!("invalid configuration: `bind` {} cannot be bound", settings.bind))?;
+        Self::build_with_listener(settings, listener).await
+    }
+
+    /// Builds the server on an already bound listener (tests bind port 0).
+    pub async fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState::new(settings).await?);
+        let cleanup = tokio::spawn(delete_expired_forever(state.db.clone()));
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(from_fn(error_pages::render_errors))
+                .wrap(session_middleware(&state))
+                .wrap(headers::security_headers(&state.settings))
+                // `%U` is the path without the query string, which may hold a link token.
+                .wrap(
+                    Logger::new("%{r}a \"%{method}xi %U\" %s %Dms")
+                        .custom_request_replace("method", |req| req.method().to_string()),
+                )
+                .app_data(state.clone())
+                .app_data(error_pages::form_config())
+                .configure(routes::configure)
+        })
+        .listen(listener)?
+        .shutdown_timeout(5)
+        .run();
+        Ok(Self {
+            port,
+            server,
+            cleanup,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.cleanup.abort();
+        result
+    }
+}
+
+/// Sessions in our own database; the cookie holds only the encrypted key.
+fn session_middleware(state: &AppState) -> SessionMiddleware<DbSessionStore> {
+    let settings = &state.settings;
+    let store = DbSessionStore::new(
+        state.db.clone(),
+        settings.session_idle_timeout_secs,
+        settings.session_absolute_timeout_secs,
+    );
+    let https = settings.is_https();
+    // `__Host-` needs Secure, which a browser only keeps over https;
+    // plain-http loopback development drops both, and only then.
+    let name = if https {
+        "__Host-gatehouse_session"
+    } else {
+        "gatehouse_session"
+    };
+    SessionMiddleware::builder(store, state.keys.cookie.clone())
+        .cookie_name(name.to_owned())
+        .cookie_secure(https)
+        .cookie_http_only(true)
+        .cookie_same_site(SameSite::Lax)
+        .cookie_path("/".to_owned())
+        .cookie_content_security(CookieContentSecurity::Private)
+        .session_lifecycle(
+            BrowserSession::default()
+                .state_ttl(actix_web::cookie::time::Duration::seconds(
+                    settings.session_idle_timeout_secs as i64,
+                ))
+                .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
+        )
+        .build()
+}
+
+async fn delete_expired_forever(db: Db) {
+    let mut every = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        if let Err(e) = db.delete_expired(crate::db::now()).await {
+            tracing::warn!(error = %e, "deleting expired sessions failed");
+        }
+    }
+}
