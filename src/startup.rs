@@ -20,6 +20,7 @@ use crate::auth::return_to::ReturnPolicy;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::db::sessions::DbSessionStore;
+use crate::http::client_ip::Cidr;
 use crate::http::{error_pages, headers};
 use crate::mail::Mailer;
 use crate::routes;
@@ -34,6 +35,7 @@ pub struct AppState {
     pub challenges: ChallengePolicy,
     pub mailer: Mailer,
     pub return_policy: ReturnPolicy,
+    pub trusted_proxies: Vec<Cidr>,
 }
 
 impl AppState {
@@ -51,7 +53,9 @@ impl AppState {
             resend_cooldown_secs: settings.otp_resend_cooldown_secs as i64,
             key: keys.codes,
         };
+        let trusted_proxies = settings.trusted_proxies.iter().map(|p| Cidr::parse(p)).collect::<Result<_, _>>()?;
         Ok(Self {
+            trusted_proxies,
             hasher: PasswordHasher::new(&settings)?,
             mailer: Mailer::from_settings(&settings)?,
             return_policy: ReturnPolicy::new(public_origin.clone(), &settings.allowed_return_hosts),

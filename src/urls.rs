@@ -6,6 +6,7 @@ pub const CODE: &str = "/login/code";
 pub const RESEND: &str = "/login/code/resend";
 pub const LINK: &str = "/login/link";
 pub const LOGOUT: &str = "/logout";
+pub const VERIFY: &str = "/auth/verify";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const STATIC: &str = "/static";

@@ -27,6 +27,11 @@ impl Cidr {
     }
 }
 
+/// True when the socket peer is one of the trusted proxies.
+pub fn is_trusted_peer(req: &HttpRequest, trusted: &[Cidr]) -> bool {
+    req.peer_addr().is_some_and(|peer| trusted.iter().any(|c| c.contains(&peer.ip())))
+}
+
 pub fn client_ip(req: &HttpRequest, trusted: &[Cidr]) -> Option<IpAddr> {
     let peer = req.peer_addr()?.ip();
     if !trusted.iter().any(|c| c.contains(&peer)) {

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod code;
+pub mod forward_auth;
 pub mod health;
 pub mod link;
 pub mod login;
@@ -24,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(urls::LINK, web::get().to(link::continue_page))
         .route(urls::LINK, web::post().to(link::submit))
         .route(urls::LOGOUT, web::post().to(logout::submit))
+        .route(urls::VERIFY, web::get().to(forward_auth::verify))
         .route(urls::HEALTHZ, web::get().to(health::live))
         .route(urls::READYZ, web::get().to(health::ready))
         .route("/static/{path:.*}", web::get().to(static_files::serve));

@@ -1,0 +1,59 @@
+//! `GET /auth/verify`: forward-auth for nginx `auth_request`, Traefik
+//! `ForwardAuth` and Caddy `forward_auth`. 200 with the identity headers for
+//! a fully signed-in session; 401 otherwise. With `?redirect=1` a browser
+//! request relayed by a trusted proxy is sent to sign in instead, and comes
+//! back to the URL it asked for. Any failure inside the check denies.
+
+use actix_web::http::header::{ACCEPT, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+
+use crate::auth::session::SignInSession;
+use crate::db::users;
+use crate::http::client_ip::is_trusted_peer;
+use crate::startup::AppState;
+use crate::urls;
+
+#[derive(Deserialize)]
+pub struct VerifyQuery {
+    redirect: Option<String>,
+}
+
+pub async fn verify(req: HttpRequest, state: web::Data<AppState>, query: web::Query<VerifyQuery>) -> HttpResponse {
+    if let Some(user_id) = SignInSession::from_request(&req).user_id() {
+        match users::find_by_id(&state.db, user_id).await {
+            Ok(Some(user)) if !user.disabled => {
+                return HttpResponse::Ok()
+                    .insert_header(("Remote-User", user.email.as_str()))
+                    .insert_header(("Remote-Email", user.email.as_str()))
+                    .finish();
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!(error = %e, "forward-auth check failed; denying"),
+        }
+    }
+    let wants_redirect = query.redirect.as_deref().is_some_and(|v| v == "1" || v == "true");
+    if wants_redirect && accepts_html(&req) && is_trusted_peer(&req, &state.trusted_proxies) {
+        return HttpResponse::Found().insert_header((LOCATION, sign_in_url(&req, &state))).finish();
+    }
+    HttpResponse::Unauthorized().content_type("text/plain").body("unauthorized")
+}
+
+/// `PUBLIC_URL/login?return_to=<original URL>`, the original URL rebuilt
+/// from `X-Forwarded-Proto/Host/Uri` and dropped unless its host is allowed.
+fn sign_in_url(req: &HttpRequest, state: &AppState) -> String {
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let original = match (header("x-forwarded-proto"), header("x-forwarded-host"), header("x-forwarded-uri")) {
+        (Some(proto), Some(host), Some(uri)) => Some(format!("{proto}://{host}{uri}")),
+        _ => None,
+    };
+    let mut login = state.public_origin.join(urls::LOGIN).expect("a path joins onto an origin");
+    if let Some(target) = original.and_then(|o| state.return_policy.check(&o)) {
+        login.query_pairs_mut().append_pair("return_to", &target);
+    }
+    login.to_string()
+}
+
+fn accepts_html(req: &HttpRequest) -> bool {
+    req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
+}
