@@ -231,7 +231,9 @@ pub fn is_loopback_host(url: &Url) -> bool {
         // Non-http schemes (smtp:) keep IP addresses as opaque host names.
         Some(url::Host::Domain(d)) => {
             d.eq_ignore_ascii_case("localhost")
-                || d.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
+                || d.trim_matches(|c| c == '[' || c == ']')
+                    .parse::<IpAddr>()
+                    .is_ok_and(|ip| ip.is_loopback())
         }
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),

@@ -53,7 +53,11 @@ impl AppState {
             resend_cooldown_secs: settings.otp_resend_cooldown_secs as i64,
             key: keys.codes,
         };
-        let trusted_proxies = settings.trusted_proxies.iter().map(|p| Cidr::parse(p)).collect::<Result<_, _>>()?;
+        let trusted_proxies = settings
+            .trusted_proxies
+            .iter()
+            .map(|p| Cidr::parse(p))
+            .collect::<Result<_, _>>()?;
         Ok(Self {
             trusted_proxies,
             hasher: PasswordHasher::new(&settings)?,

@@ -57,11 +57,18 @@ fn anonymous_token(key: &[u8; 32], nonce: &str) -> String {
 
 /// Checks a submitted token and the `Origin` header.
 pub fn verify(req: &HttpRequest, state: &AppState, submitted: &str) -> Result<(), AppError> {
-    if let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN) {
-        let expected = state.public_origin.origin().ascii_serialization();
-        if origin.as_bytes() != expected.as_bytes() {
-            return Err(Problem::BadCsrf.into());
-        }
+    // Under `Referrer-Policy: no-referrer` browsers send `Origin: null` with
+    // every form POST, so "null" says nothing; `Sec-Fetch-Site` then does.
+    if let Some(origin) = req.headers().get(actix_web::http::header::ORIGIN)
+        && origin.as_bytes() != b"null"
+        && origin.as_bytes() != state.public_origin.origin().ascii_serialization().as_bytes()
+    {
+        return Err(Problem::BadCsrf.into());
+    }
+    if let Some(site) = req.headers().get("sec-fetch-site")
+        && !matches!(site.as_bytes(), b"same-origin" | b"none")
+    {
+        return Err(Problem::BadCsrf.into());
     }
     let expected = match SignInSession::from_request(req).csrf_token() {
         Some(token) => token,

@@ -29,7 +29,8 @@ impl Cidr {
 
 /// True when the socket peer is one of the trusted proxies.
 pub fn is_trusted_peer(req: &HttpRequest, trusted: &[Cidr]) -> bool {
-    req.peer_addr().is_some_and(|peer| trusted.iter().any(|c| c.contains(&peer.ip())))
+    req.peer_addr()
+        .is_some_and(|peer| trusted.iter().any(|c| c.contains(&peer.ip())))
 }
 
 pub fn client_ip(req: &HttpRequest, trusted: &[Cidr]) -> Option<IpAddr> {
