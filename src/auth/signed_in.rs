@@ -50,7 +50,7 @@ pub async fn finish_sign_in(
     return_to: Option<&str>,
 ) -> Result<HttpResponse, AppError> {
     let user = users::find_by_id(&state.db, user_id).await?;
-    if !user.is_some_and(|u| !u.disabled) {
+    if user.is_none_or(|u| u.disabled) {
         session.end();
         return Err(Problem::SignInExpired.into());
     }

@@ -104,17 +104,22 @@ impl SessionStore for DbSessionStore {
     async fn update_ttl(&self, key: &SessionKey, _ttl: &Duration) -> anyhow::Result<()> {
         let now = now();
         // Slide the idle window, capped by the absolute lifetime; skip the
-        // write when it moved less than a minute, so busy sessions stay cheap.
+        // write when it would move less than a tenth of the window (at most a
+        // minute), so a busy session costs one write a minute, not one a request.
+        let slack = (self.idle_secs / 10).min(60);
         let sql = "UPDATE sessions \
                    SET expires_at = CASE WHEN created_at + $2 < $3 THEN created_at + $2 ELSE $3 END \
-                   WHERE key_hash = $1 AND expires_at > $4 AND expires_at < $3 - 60 \
+                   WHERE key_hash = $1 AND expires_at > $4 AND expires_at < $3 - $5 \
                    AND expires_at < created_at + $2";
         with_pool!(&self.db, pool => sqlx::query(sql)
             .bind(hash(key))
             .bind(self.absolute_secs)
             .bind(now + self.idle_secs)
             .bind(now)
-            .execute(pool).await.map(|r| r.rows_affected()))?;
+            .bind(slack)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(())
     }
 

@@ -1,6 +1,5 @@
 //! The error pages: what each `Problem` says and what it offers next.
 
-use actix_web::http::StatusCode;
 use askama::Template;
 
 use super::{PageContext, page_template};
@@ -112,10 +111,6 @@ impl ErrorPage {
             }],
             reference: Some(reference),
         }
-    }
-
-    pub fn status(problem: Problem) -> StatusCode {
-        problem.status()
     }
 }
 
