@@ -102,7 +102,7 @@ impl Application {
                         .custom_request_replace("method", |req| req.method().to_string()),
                 )
                 .app_data(state.clone())
-                .app_data(error_pages::form_config())
+                .app_data(error_pages::body_limit())
                 .configure(routes::configure)
         })
         .listen(listener)?
@@ -127,6 +127,15 @@ impl Application {
         let result = self.server.await;
         self.cleanup.abort();
         result
+    }
+}
+
+/// The session cookie's name: `__Host-` needs `Secure`, so only over https.
+pub fn session_cookie_name(https: bool) -> &'static str {
+    if https {
+        "__Host-gatehouse_session"
+    } else {
+        "gatehouse_session"
     }
 }
 

@@ -70,41 +70,125 @@ pub fn verify(req: &HttpRequest, state: &AppState, submitted: &str) -> Result<()
     {
         return Err(Problem::BadCsrf.into());
     }
-    let expected = match SignInSession::from_request(req).csrf_token() {
-        Some(token) => token,
-        None => match req.cookie(cookie_name(state.settings.is_https())) {
-            Some(cookie) => anonymous_token(&state.keys.csrf, cookie.value()),
-            None => return Err(Problem::BadCsrf.into()),
-        },
+    let session_token = SignInSession::from_request(req).csrf_token();
+    let expected = match &session_token {
+        Some(token) => Some(token.clone()),
+        None => req
+            .cookie(cookie_name(state.settings.is_https()))
+            .map(|cookie| anonymous_token(&state.keys.csrf, cookie.value())),
     };
-    if submitted.is_empty() || !bool::from(submitted.as_bytes().ct_eq(expected.as_bytes())) {
-        return Err(Problem::BadCsrf.into());
+    let matches = expected
+        .is_some_and(|e| !submitted.is_empty() && bool::from(submitted.as_bytes().ct_eq(e.as_bytes())));
+    if matches {
+        return Ok(());
     }
-    Ok(())
+    // A form from a session that has since ended (timed out, signed out
+    // elsewhere, replaced by a concurrent sign-in): say the sign-in expired.
+    let stale_session = session_token.is_none()
+        && req
+            .cookie(crate::startup::session_cookie_name(state.settings.is_https()))
+            .is_some();
+    Err(if stale_session {
+        Problem::SignInExpired
+    } else {
+        Problem::BadCsrf
+    }
+    .into())
 }
 
-/// A form whose CSRF token must check out before the handler sees it.
-pub trait CsrfProtected {
-    fn csrf(&self) -> &str;
-}
-
-/// Extracts a url-encoded form `T` (size-limited, strictly parsed) and checks its CSRF token.
+/// A url-encoded form `T`, read strictly, whose `csrf` field must check out
+/// before the handler sees it. Strict means: at most 16 KiB (else 413), the
+/// right content type, every field valid UTF-8 without NUL bytes and at most
+/// 4 KiB, no field given twice (else a 400 page).
 pub struct CsrfForm<T>(pub T);
 
-impl<T: DeserializeOwned + CsrfProtected + 'static> FromRequest for CsrfForm<T> {
+const MAX_FIELD_BYTES: usize = 4096;
+
+impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
     type Error = actix_web::Error;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let req = req.clone();
-        let form = web::Form::<T>::from_request(&req, payload);
+        let body = web::Bytes::from_request(&req, payload);
         Box::pin(async move {
-            let form = form.await?.into_inner();
+            let body = body.await?;
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))?;
-            verify(&req, state, form.csrf())?;
+            let is_form = req
+                .headers()
+                .get(actix_web::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+            if !is_form {
+                return Err(AppError::from(Problem::BadRequest).into());
+            }
+            let fields = strict_fields(&body)?;
+            let csrf = fields
+                .iter()
+                .find(|(k, _)| k == "csrf")
+                .map(|(_, v)| v.as_str())
+                .unwrap_or("");
+            verify(&req, state, csrf)?;
+            let form =
+                serde_urlencoded::from_bytes(&body).map_err(|_| AppError::from(Problem::BadRequest))?;
             Ok(CsrfForm(form))
         })
+    }
+}
+
+/// Decodes every field strictly; any doubt is a 400.
+fn strict_fields(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
+    let bad = || AppError::from(Problem::BadRequest);
+    let mut fields: Vec<(String, String)> = Vec::new();
+    for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+        let mut parts = pair.splitn(2, |&b| b == b'=');
+        let (key, value) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+        let (key, value) = (
+            decode_strict(key).ok_or_else(bad)?,
+            decode_strict(value).ok_or_else(bad)?,
+        );
+        if fields.iter().any(|(k, _)| *k == key) {
+            return Err(bad());
+        }
+        fields.push((key, value));
+    }
+    Ok(fields)
+}
+
+fn decode_strict(raw: &[u8]) -> Option<String> {
+    let spaced: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    let decoded = percent_encoding::percent_decode(&spaced).decode_utf8().ok()?;
+    (decoded.len() <= MAX_FIELD_BYTES && !decoded.contains('\0')).then(|| decoded.into_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::strict_fields;
+
+    #[test]
+    fn well_formed_fields_are_decoded() {
+        let fields = strict_fields(b"email=a%40b.example&password=p+w&csrf=x").unwrap();
+        assert_eq!(fields[0], ("email".into(), "a@b.example".into()));
+        assert_eq!(fields[1], ("password".into(), "p w".into()));
+    }
+
+    #[test]
+    fn hostile_forms_are_refused() {
+        for body in [
+            &b"email=al%FFice"[..],
+            b"email=a%00b",
+            b"csrf=a&csrf=b",
+            b"email=\xff",
+        ] {
+            assert!(
+                strict_fields(body).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let long = format!("code={}", "1".repeat(5000));
+        assert!(strict_fields(long.as_bytes()).is_err());
     }
 }

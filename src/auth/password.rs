@@ -27,6 +27,19 @@ pub enum PasswordError {
     TooLong,
     #[error("the password must not contain control characters")]
     ControlCharacter,
+    #[error("that password is one of the most common passwords; choose another")]
+    Common,
+}
+
+/// The most common passwords of 8 characters or more, lower-cased: the
+/// 19,640-entry list Django ships (BSD licence; compiled by Royce Williams
+/// from breach corpora), filtered to the lengths we would otherwise accept.
+static COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+
+fn is_common(password: &str) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> = std::sync::OnceLock::new();
+    let set = SET.get_or_init(|| COMMON_PASSWORDS.lines().collect());
+    set.contains(password.to_lowercase().as_str())
 }
 
 impl Password {
@@ -50,6 +63,9 @@ impl Password {
         }
         if raw.chars().any(char::is_control) {
             return Err(PasswordError::ControlCharacter);
+        }
+        if is_common(&raw) {
+            return Err(PasswordError::Common);
         }
         Ok(Self(raw))
     }
@@ -194,6 +210,18 @@ mod tests {
             Password::for_sign_in("x".repeat(129)).unwrap_err(),
             PasswordError::TooLong
         );
+    }
+
+    #[test]
+    fn common_passwords_are_refused_whatever_their_case() {
+        for common in ["password", "Password1", "iloveyou", "qwertyuiop"] {
+            assert_eq!(
+                Password::new_secret(common.into()).unwrap_err(),
+                PasswordError::Common,
+                "{common}"
+            );
+        }
+        assert!(Password::new_secret("a sentence nobody has used".into()).is_ok());
     }
 
     #[test]

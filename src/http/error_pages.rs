@@ -73,19 +73,7 @@ pub async fn render_errors(
     Ok(ServiceResponse::new(req, response))
 }
 
-/// Maps a form extractor failure to its page: 413 for an oversize body, else 400.
-pub fn form_error(err: actix_web::error::UrlencodedError, _req: &actix_web::HttpRequest) -> actix_web::Error {
-    use actix_web::error::UrlencodedError;
-    let problem = match err {
-        UrlencodedError::Overflow { .. } => Problem::TooLarge,
-        _ => Problem::BadRequest,
-    };
-    AppError::from(problem).into()
-}
-
-/// Configuration of every form extractor: small bodies only.
-pub fn form_config() -> web::FormConfig {
-    web::FormConfig::default()
-        .limit(16 * 1024)
-        .error_handler(form_error)
+/// Request bodies are forms of a few fields: anything over 16 KiB is refused (413).
+pub fn body_limit() -> web::PayloadConfig {
+    web::PayloadConfig::new(16 * 1024)
 }

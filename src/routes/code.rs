@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::{CsrfOnly, see_other};
 use crate::auth::challenge::{Purpose, Resend, Verdict};
 use crate::auth::code::OneTimeCode;
-use crate::auth::csrf::{CsrfForm, CsrfProtected};
+use crate::auth::csrf::CsrfForm;
 use crate::auth::email::EmailAddress;
 use crate::auth::session::{Pending, SignInSession};
 use crate::auth::signed_in::{finish_sign_in, landing};
@@ -42,13 +42,6 @@ page_template!(CodePage);
 #[derive(Deserialize)]
 pub struct CodeForm {
     code: String,
-    csrf: String,
-}
-
-impl CsrfProtected for CodeForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 pub async fn form(req: HttpRequest, state: web::Data<AppState>) -> PageResult {

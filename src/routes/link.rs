@@ -8,7 +8,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use crate::auth::challenge::Verdict;
-use crate::auth::csrf::{CsrfForm, CsrfProtected};
+use crate::auth::csrf::CsrfForm;
 use crate::auth::session::SignInSession;
 use crate::auth::signed_in::finish_sign_in;
 use crate::error::{PageResult, Problem};
@@ -31,13 +31,6 @@ pub struct LinkQuery {
 #[derive(Deserialize)]
 pub struct LinkForm {
     token: String,
-    csrf: String,
-}
-
-impl CsrfProtected for LinkForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 pub async fn continue_page(

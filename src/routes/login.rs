@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::see_other;
 use crate::auth::challenge::Purpose;
-use crate::auth::csrf::{CsrfForm, CsrfProtected};
+use crate::auth::csrf::CsrfForm;
 use crate::auth::email::EmailAddress;
 use crate::auth::password::{Password, Verified};
 use crate::auth::session::{Pending, SignInSession};
@@ -43,14 +43,7 @@ pub struct LoginQuery {
 pub struct LoginForm {
     email: String,
     password: String,
-    csrf: String,
     return_to: Option<String>,
-}
-
-impl CsrfProtected for LoginForm {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
 }
 
 /// A one-minute cookie that makes the next `GET /login` say the sign-in expired.

@@ -38,14 +38,6 @@ pub fn see_other(location: &str) -> HttpResponse {
         .finish()
 }
 
-/// A form with only a CSRF token (logout, resend).
+/// A form with nothing but its CSRF token (logout, resend).
 #[derive(serde::Deserialize)]
-pub struct CsrfOnly {
-    csrf: String,
-}
-
-impl crate::auth::csrf::CsrfProtected for CsrfOnly {
-    fn csrf(&self) -> &str {
-        &self.csrf
-    }
-}
+pub struct CsrfOnly {}
