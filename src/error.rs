@@ -26,16 +26,42 @@ pub enum Problem {
     CodeUsed,
     CodeReplaced,
     /// Too many wrong codes: the code is dead.
-    TooManyAttempts,
+    TooManyWrongCodes,
     /// "Send a new code" before the cooldown is over.
     ResendTooSoon {
         retry_after_secs: i64,
     },
     /// A link that never existed.
     LinkUnknown,
+    /// The account's daily budget of wrong codes is spent.
+    CodeEntryLocked {
+        retry_after_secs: i64,
+    },
+    /// Too many sign-in attempts from this address or for this account.
+    TooManyAttempts {
+        retry_after_secs: i64,
+    },
+    /// Too many codes sent to this account, from this address, or overall.
+    TooManyCodesSent {
+        retry_after_secs: i64,
+    },
+    /// Password hashing is at capacity: try again in a moment.
+    Busy,
 }
 
 impl Problem {
+    /// Seconds a client should wait before trying again, for `Retry-After`.
+    pub fn retry_after(self) -> Option<i64> {
+        match self {
+            Problem::ResendTooSoon { retry_after_secs }
+            | Problem::CodeEntryLocked { retry_after_secs }
+            | Problem::TooManyAttempts { retry_after_secs }
+            | Problem::TooManyCodesSent { retry_after_secs } => Some(retry_after_secs.max(1)),
+            Problem::Busy => Some(2),
+            _ => None,
+        }
+    }
+
     pub fn status(self) -> StatusCode {
         match self {
             Problem::BadCsrf => StatusCode::FORBIDDEN,
@@ -44,7 +70,12 @@ impl Problem {
             Problem::NotFound | Problem::LinkUnknown => StatusCode::NOT_FOUND,
             Problem::SignInRequired | Problem::SignInExpired => StatusCode::SEE_OTHER,
             Problem::CodeExpired | Problem::CodeUsed | Problem::CodeReplaced => StatusCode::GONE,
-            Problem::TooManyAttempts | Problem::ResendTooSoon { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Problem::TooManyWrongCodes
+            | Problem::ResendTooSoon { .. }
+            | Problem::CodeEntryLocked { .. }
+            | Problem::TooManyAttempts { .. }
+            | Problem::TooManyCodesSent { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Problem::Busy => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
 }
@@ -54,7 +85,17 @@ pub enum AppError {
     #[error("{0:?}")]
     Problem(Problem),
     #[error(transparent)]
-    Internal(#[from] anyhow::Error),
+    Internal(anyhow::Error),
+}
+
+impl From<anyhow::Error> for AppError {
+    fn from(e: anyhow::Error) -> Self {
+        if e.is::<crate::auth::password::HasherBusy>() {
+            AppError::Problem(Problem::Busy)
+        } else {
+            AppError::Internal(e)
+        }
+    }
 }
 
 impl From<Problem> for AppError {
@@ -88,10 +129,12 @@ impl ResponseError for AppError {
                 response.insert_header((LOCATION, urls::LOGIN));
                 response.cookie(crate::routes::login::expired_notice_cookie());
             }
-            AppError::Problem(Problem::ResendTooSoon { retry_after_secs }) => {
-                response.insert_header((RETRY_AFTER, retry_after_secs.max(&1).to_string()));
+            AppError::Problem(problem) => {
+                if let Some(secs) = problem.retry_after() {
+                    response.insert_header((RETRY_AFTER, secs.to_string()));
+                }
             }
-            _ => {}
+            AppError::Internal(_) => {}
         }
         response.finish()
     }

@@ -3,6 +3,7 @@
 //! The library is the application: the `gatehouse` binary, the tests and
 //! embedders all build the same [`startup::Application`].
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod config;

@@ -17,6 +17,7 @@ use crate::auth::challenge::ChallengePolicy;
 use crate::auth::keys::Keys;
 use crate::auth::password::PasswordHasher;
 use crate::auth::return_to::ReturnPolicy;
+use crate::auth::throttle::Throttle;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::db::sessions::DbSessionStore;
@@ -36,6 +37,7 @@ pub struct AppState {
     pub mailer: Mailer,
     pub return_policy: ReturnPolicy,
     pub trusted_proxies: Vec<Cidr>,
+    pub throttle: Throttle,
 }
 
 impl AppState {
@@ -52,6 +54,7 @@ impl AppState {
             max_attempts: settings.otp_max_attempts as i32,
             resend_cooldown_secs: settings.otp_resend_cooldown_secs as i64,
             key: keys.codes,
+            throttle: Throttle::new(&settings),
         };
         let trusted_proxies = settings
             .trusted_proxies
@@ -59,6 +62,7 @@ impl AppState {
             .map(|p| Cidr::parse(p))
             .collect::<Result<_, _>>()?;
         Ok(Self {
+            throttle: Throttle::new(&settings),
             trusted_proxies,
             hasher: PasswordHasher::new(&settings)?,
             mailer: Mailer::from_settings(&settings)?,

@@ -5,7 +5,9 @@
 use rand::RngExt as _;
 
 use super::code::{OneTimeCode, link_digest, random_token};
+use super::throttle::Throttle;
 use crate::db::challenges::{self, Challenge, NewChallenge};
+use crate::db::limits;
 use crate::db::{Db, now};
 
 /// What a challenge is for; a code for one purpose never works for another.
@@ -30,6 +32,7 @@ pub struct ChallengePolicy {
     pub max_attempts: i32,
     pub resend_cooldown_secs: i64,
     pub key: [u8; 32],
+    pub throttle: Throttle,
 }
 
 /// A freshly issued challenge: the secrets exist only here, on their way to the mail.
@@ -53,8 +56,47 @@ pub enum Verdict {
     Expired,
     Used,
     TooManyAttempts,
+    /// The account's budget of wrong codes is spent: no code is checked until it rolls on.
+    Locked {
+        retry_after_secs: i64,
+    },
     /// The challenge does not exist (or belongs to another purpose).
     Unknown,
+}
+
+impl Verdict {
+    /// A word for the audit log.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Verdict::Accepted { .. } => "ok",
+            Verdict::Wrong { .. } => "wrong",
+            Verdict::Replaced => "replaced",
+            Verdict::Expired => "expired",
+            Verdict::Used => "used",
+            Verdict::TooManyAttempts => "too_many_attempts",
+            Verdict::Locked { .. } => "locked",
+            Verdict::Unknown => "unknown",
+        }
+    }
+}
+
+/// A verdict on a typed code, and whether this guess spent the account's
+/// last wrong code of the day (then its owner is told).
+#[derive(Debug)]
+pub struct CodeCheck {
+    pub verdict: Verdict,
+    pub user_id: i64,
+    pub budget_just_spent: bool,
+}
+
+impl From<Verdict> for CodeCheck {
+    fn from(verdict: Verdict) -> Self {
+        Self {
+            verdict,
+            user_id: 0,
+            budget_just_spent: false,
+        }
+    }
 }
 
 /// The outcome of asking for a new code.
@@ -134,45 +176,66 @@ impl ChallengePolicy {
         (new, code, link_token)
     }
 
-    /// Checks a typed code against challenge `id`. A wrong guess is counted
-    /// atomically; a code from a replaced challenge of the same sign-in is
-    /// told apart (and not counted), so the person knows to use the newest mail.
+    /// Checks a typed code against challenge `id`. Before the comparison
+    /// the guess takes a slot of the account's 24 h budget and one of the
+    /// code's attempts, both atomically, so that no concurrency can get more
+    /// guesses evaluated; a right code, or one from a replaced challenge of
+    /// the same sign-in (told apart so the person uses the newest mail),
+    /// gives them back.
     pub async fn check_code(
         &self,
         db: &Db,
         id: i64,
         purpose: Purpose,
-        typed: Option<&OneTimeCode>,
-    ) -> anyhow::Result<Verdict> {
+        code: &OneTimeCode,
+    ) -> anyhow::Result<CodeCheck> {
         let Some(challenge) = challenges::find(db, id).await? else {
-            return Ok(Verdict::Unknown);
+            return Ok(Verdict::Unknown.into());
         };
         if challenge.purpose != purpose.as_str() {
-            return Ok(Verdict::Unknown);
+            return Ok(Verdict::Unknown.into());
         }
         let now = now();
         if let Some(verdict) = self.dead_verdict(&challenge, now) {
-            return Ok(verdict);
+            return Ok(verdict.into());
         }
-        if typed.is_some_and(|code| code.matches(&self.key, &challenge.code_hash)) {
-            return match challenges::consume(db, id, now, self.max_attempts).await? {
-                Some(_) => Ok(accepted(challenge)),
-                None => self.verdict_after_race(db, id).await,
-            };
-        }
-        if let Some(code) = typed {
-            let replaced = challenges::replaced_code_hashes(db, challenge.flow_id).await?;
-            if replaced.iter().any(|old| code.matches(&self.key, old)) {
-                return Ok(Verdict::Replaced);
+        let budget = self.throttle.code_failure_budget(challenge.user_id);
+        let slot = match limits::take(db, now, std::slice::from_ref(&budget)).await? {
+            Ok(slot) => slot,
+            Err(retry_after_secs) => return Ok(Verdict::Locked { retry_after_secs }.into()),
+        };
+        let Some(attempts) = challenges::reserve_attempt(db, id, now, self.max_attempts).await? else {
+            limits::refund(db, slot).await?;
+            return Ok(self.verdict_after_race(db, id).await?.into());
+        };
+        if code.matches(&self.key, &challenge.code_hash) {
+            limits::refund(db, slot).await?;
+            return Ok(match challenges::consume(db, id, now).await? {
+                Some(_) => accepted(challenge),
+                None => self.verdict_after_race(db, id).await?,
             }
+            .into());
         }
-        match challenges::count_wrong_guess(db, id, now, self.max_attempts).await? {
-            Some(attempts) if attempts >= self.max_attempts => Ok(Verdict::TooManyAttempts),
-            Some(attempts) => Ok(Verdict::Wrong {
+        let replaced = challenges::replaced_code_hashes(db, challenge.flow_id).await?;
+        if replaced.iter().any(|old| code.matches(&self.key, old)) {
+            limits::refund(db, slot).await?;
+            challenges::return_attempt(db, id).await?;
+            return Ok(Verdict::Replaced.into());
+        }
+        // A wrong code: it stays counted, against the code and the account.
+        let spent = limits::count(db, &budget.bucket, now - budget.window_secs).await?;
+        let verdict = if attempts >= self.max_attempts {
+            Verdict::TooManyAttempts
+        } else {
+            Verdict::Wrong {
                 attempts_left: self.max_attempts - attempts,
-            }),
-            None => self.verdict_after_race(db, id).await,
-        }
+            }
+        };
+        Ok(CodeCheck {
+            verdict,
+            user_id: challenge.user_id,
+            budget_just_spent: spent == budget.max,
+        })
     }
 
     /// What a link token points at, without consuming anything (GET of the link).

@@ -9,3 +9,4 @@ pub mod password;
 pub mod return_to;
 pub mod session;
 pub mod signed_in;
+pub mod throttle;

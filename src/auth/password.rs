@@ -4,6 +4,8 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use anyhow::Context;
 use argon2::password_hash::phc::PasswordHash;
@@ -13,6 +15,8 @@ use tokio::sync::Semaphore;
 use crate::config::Settings;
 
 pub const MIN_LENGTH: usize = 8;
+/// The longest a password check waits in the queue before it is refused.
+const QUEUE_WAIT: Duration = Duration::from_secs(2);
 pub const MAX_LENGTH: usize = 128;
 
 /// A password as typed. Its `Debug` prints nothing, so it cannot reach a log.
@@ -90,12 +94,20 @@ pub enum Verified {
     YesRehashed(String),
 }
 
+/// Every hashing slot is taken and the queue is full: answer 503 quickly
+/// rather than let a flood of password attempts slow every page.
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing is at capacity")]
+pub struct HasherBusy;
+
 /// argon2id with the configured parameters, run off the async workers with a
-/// bound on concurrent hashes.
+/// bound on concurrent hashes and a short queue in front of it.
 #[derive(Clone)]
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
     dummy_hash: Arc<String>,
 }
 
@@ -108,11 +120,16 @@ impl PasswordHasher {
             None,
         )
         .map_err(|e| anyhow::anyhow!("invalid configuration: argon2 parameters: {e}"))?;
-        let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+        let workers = match settings.argon2_max_concurrent {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n as usize,
+        };
         let dummy_hash = hash_with(&params, b"gatehouse dummy password, never matches")?;
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(workers)),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_waiting: settings.argon2_max_queue as usize,
             dummy_hash: Arc::new(dummy_hash),
         })
     }
@@ -150,11 +167,22 @@ impl PasswordHasher {
         &self,
         work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .context("the hashing pool is closed")?;
+        let _permit = match self.permits.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                // Queue only a few; past that, refuse at once.
+                if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+                    self.waiting.fetch_sub(1, Ordering::SeqCst);
+                    return Err(HasherBusy.into());
+                }
+                let permit = tokio::time::timeout(QUEUE_WAIT, self.permits.clone().acquire_owned()).await;
+                self.waiting.fetch_sub(1, Ordering::SeqCst);
+                match permit {
+                    Ok(permit) => permit.context("the hashing pool is closed")?,
+                    Err(_) => return Err(HasherBusy.into()),
+                }
+            }
+        };
         tokio::task::spawn_blocking(work)
             .await
             .context("a hashing task panicked")?

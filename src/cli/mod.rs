@@ -1,6 +1,7 @@
 //! The command line: `serve`, `migrate` and `user …`. Every command applies
 //! pending migrations first, so `user add` works on a fresh database.
 
+mod audit;
 mod serve;
 mod user;
 
@@ -38,6 +39,15 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Show the audit log of sign-in events.
+    Audit {
+        /// Only events of this account.
+        #[arg(long, value_name = "EMAIL")]
+        user: Option<String>,
+        /// How far back, e.g. 30m, 24h, 7days.
+        #[arg(long, value_name = "DURATION", default_value = "24h")]
+        since: String,
+    },
 }
 
 impl Cli {
@@ -51,6 +61,7 @@ impl Cli {
                 Ok(())
             }
             Command::User(command) => user::run(&settings, command).await,
+            Command::Audit { user, since } => audit::run(&settings, user.as_deref(), &since).await,
         }
     }
 }

@@ -34,6 +34,8 @@ pub enum UserCommand {
     },
     /// Delete an account with its sessions.
     Remove { email: String },
+    /// Lift the stop after too many consecutive password failures.
+    Unlock { email: String },
 }
 
 pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
@@ -78,7 +80,13 @@ pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()
             let hash = PasswordHasher::new(settings)?.hash(&password).await?;
             users::set_password_hash(&db, &email, &hash).await?;
             end_sessions(&db, &email).await?;
+            crate::auth::throttle::unlock(&db, email.as_str()).await?;
             println!("password changed for {email}");
+        }
+        UserCommand::Unlock { email } => {
+            let email = EmailAddress::parse(&email)?;
+            crate::auth::throttle::unlock(&open_db(settings).await?, email.as_str()).await?;
+            println!("unlocked {email}");
         }
         UserCommand::Remove { email } => {
             let email = EmailAddress::parse(&email)?;

@@ -117,14 +117,35 @@ pub async fn replaced_code_hashes(db: &Db, flow_id: i64) -> Result<Vec<Vec<u8>>,
     with_pool!(db, pool => sqlx::query_scalar(sql).bind(flow_id).fetch_all(pool).await)
 }
 
-/// Uses challenge `id` if it is still live; returns it when this call won.
-pub async fn consume(db: &Db, id: i64, now: i64, max_attempts: i32) -> Result<Option<i64>, sqlx::Error> {
+/// Takes one of the challenge's attempts before a guess is compared, so no
+/// more than `max_attempts` guesses are ever evaluated, however many arrive
+/// at once. Returns the attempts used so far, this one included.
+pub async fn reserve_attempt(
+    db: &Db,
+    id: i64,
+    now: i64,
+    max_attempts: i32,
+) -> Result<Option<i32>, sqlx::Error> {
     let sql = concat!(
-        "UPDATE challenges SET used_at = $2 WHERE id = $1 AND ",
+        "UPDATE challenges SET attempts = attempts + 1 WHERE id = $1 AND ",
         live!(),
-        " RETURNING id"
+        " RETURNING attempts"
     );
     with_pool!(db, pool => sqlx::query_scalar(sql).bind(id).bind(now).bind(max_attempts).fetch_optional(pool).await)
+}
+
+/// Gives back an attempt that turned out not to be a guess at this code.
+pub async fn return_attempt(db: &Db, id: i64) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE challenges SET attempts = attempts - 1 WHERE id = $1 AND attempts > 0";
+    with_pool!(db, pool => sqlx::query(sql).bind(id).execute(pool).await.map(|_| ()))
+}
+
+/// Uses challenge `id` after a right guess that holds a reserved attempt;
+/// returns it when this call won.
+pub async fn consume(db: &Db, id: i64, now: i64) -> Result<Option<i64>, sqlx::Error> {
+    let sql = "UPDATE challenges SET used_at = $2 \
+               WHERE id = $1 AND used_at IS NULL AND replaced_at IS NULL AND expires_at > $2 RETURNING id";
+    with_pool!(db, pool => sqlx::query_scalar(sql).bind(id).bind(now).fetch_optional(pool).await)
 }
 
 /// Uses the challenge whose link hashes to `link_hash` if it is still live.
@@ -140,21 +161,6 @@ pub async fn consume_link(
         " RETURNING id"
     );
     with_pool!(db, pool => sqlx::query_scalar(sql).bind(link_hash).bind(now).bind(max_attempts).fetch_optional(pool).await)
-}
-
-/// Counts one wrong guess if the challenge is still live; returns the new count.
-pub async fn count_wrong_guess(
-    db: &Db,
-    id: i64,
-    now: i64,
-    max_attempts: i32,
-) -> Result<Option<i32>, sqlx::Error> {
-    let sql = concat!(
-        "UPDATE challenges SET attempts = attempts + 1 WHERE id = $1 AND ",
-        live!(),
-        " RETURNING attempts"
-    );
-    with_pool!(db, pool => sqlx::query_scalar(sql).bind(id).bind(now).bind(max_attempts).fetch_optional(pool).await)
 }
 
 /// The mail was accepted by the transport: the validity clock starts now.

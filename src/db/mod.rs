@@ -2,7 +2,9 @@
 //! `database_url`. Each query's SQL is written once (`$1` placeholders work on
 //! both) and run through `with_pool!`, which expands it for either pool.
 
+pub mod audit;
 pub mod challenges;
+pub mod limits;
 pub mod sessions;
 pub mod users;
 
@@ -82,6 +84,13 @@ impl Db {
             sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(pool).await?;
             // Keep a day of used or expired challenges so late submissions get a clear answer.
             sqlx::query("DELETE FROM challenges WHERE expires_at <= $1").bind(now - 86_400).execute(pool).await?;
+            // Every limit window is at most a day.
+            sqlx::query("DELETE FROM limit_events WHERE at <= $1").bind(now - 86_400).execute(pool).await?;
+            sqlx::query("DELETE FROM limit_locks WHERE bucket NOT IN (SELECT bucket FROM limit_events)").execute(pool).await?;
+            sqlx::query("DELETE FROM password_failures WHERE locked_until < $1")
+                .bind(now - limits::RUN_FORGOTTEN_AFTER_SECS)
+                .execute(pool)
+                .await?;
         });
         Ok(())
     }

@@ -58,3 +58,12 @@ fn spawn_code_delivery(db: Db, mailer: Mailer, challenge_id: i64, ttl_secs: i64,
         }
     });
 }
+
+/// Sends a notice (no challenge to update) off the request path.
+pub fn spawn_notice(mailer: Mailer, letter: Letter) {
+    tokio::spawn(async move {
+        if let Err(e) = mailer.send(&letter).await {
+            tracing::error!(error = format!("{e:#}"), "notice mail failed");
+        }
+    });
+}

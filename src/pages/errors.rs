@@ -80,10 +80,37 @@ impl ErrorPage {
                 "You asked for a new code, so this one no longer works. Use the code or link from the most recent email.".into(),
                 if pending { vec![Action::Link { url: CODE, label: "Enter the newest code" }] } else { vec![again] },
             ),
-            Problem::TooManyAttempts => (
+            Problem::TooManyWrongCodes => (
                 "Too many wrong codes",
                 "For your safety this code no longer works. Ask for a new code and type it carefully.".into(),
                 vec![new_code()],
+            ),
+            Problem::CodeEntryLocked { retry_after_secs } => (
+                "Code entry is closed for now",
+                format!(
+                    "Too many wrong codes were entered for this account today, so no code is accepted for {}. \
+                     If this was not you, someone knows your password: change it as soon as you can.",
+                    in_words(retry_after_secs)
+                ),
+                vec![again],
+            ),
+            Problem::TooManyAttempts { retry_after_secs } => (
+                "Too many sign-in attempts",
+                format!("Please wait and try again in {}.", in_words(retry_after_secs)),
+                vec![again],
+            ),
+            Problem::TooManyCodesSent { retry_after_secs } => (
+                "Too many codes were sent",
+                format!(
+                    "To protect your mailbox, no new code can be sent for {}. Use the newest code you received, or try again later.",
+                    in_words(retry_after_secs)
+                ),
+                vec![again],
+            ),
+            Problem::Busy => (
+                "We are busy right now",
+                "Too many people are signing in at this moment. Please try again in a few seconds.".into(),
+                vec![again],
             ),
             Problem::ResendTooSoon { retry_after_secs } => (
                 "Please wait before asking again",

@@ -6,13 +6,15 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{CsrfOnly, see_other};
+use crate::audit::{Event, Requester};
 use crate::auth::challenge::{Purpose, Resend, Verdict};
 use crate::auth::code::OneTimeCode;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::email::EmailAddress;
 use crate::auth::session::{Pending, SignInSession};
 use crate::auth::signed_in::{finish_sign_in, landing};
-use crate::db::{challenges, now, users};
+use crate::auth::throttle;
+use crate::db::{challenges, limits, now, users};
 use crate::error::{PageResult, Problem};
 use crate::mail::delivery::send_code;
 use crate::pages::{PageContext, page_template, render};
@@ -60,17 +62,34 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
     }
     let pending = session.pending().ok_or(Problem::SignInExpired)?;
     let Some(code) = OneTimeCode::parse(&form.0.code, state.settings.otp_length) else {
+        // Not the shape of a code: nothing is compared, so nothing is counted.
         let message = format!(
             "Enter the {}-digit code from the email.",
             state.settings.otp_length
         );
         return code_page(&req, &state, pending, StatusCode::UNAUTHORIZED, Some(message)).await;
     };
-    let verdict = state
+    let check = state
         .challenges
-        .check_code(&state.db, pending.challenge_id, Purpose::Login, Some(&code))
+        .check_code(&state.db, pending.challenge_id, Purpose::Login, &code)
         .await?;
-    match verdict {
+    let requester = Requester::of(&req, &state);
+    requester
+        .record(
+            &state,
+            Some(pending.user_id),
+            None,
+            Event::Code,
+            check.verdict.as_str(),
+        )
+        .await;
+    if check.budget_just_spent {
+        requester
+            .record(&state, Some(pending.user_id), None, Event::Lockout, "code_budget")
+            .await;
+        notify_budget_spent(&state, check.user_id).await;
+    }
+    match check.verdict {
         Verdict::Accepted { user_id, return_to } => {
             finish_sign_in(&state, &session, user_id, return_to.as_deref()).await
         }
@@ -85,19 +104,54 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
         }
         Verdict::Expired => Err(Problem::CodeExpired.into()),
         Verdict::Used => Err(Problem::CodeUsed.into()),
-        Verdict::TooManyAttempts => Err(Problem::TooManyAttempts.into()),
+        Verdict::TooManyAttempts => Err(Problem::TooManyWrongCodes.into()),
+        Verdict::Locked { retry_after_secs } => Err(Problem::CodeEntryLocked { retry_after_secs }.into()),
         Verdict::Unknown => Err(Problem::SignInExpired.into()),
+    }
+}
+
+/// The account's last wrong code of the day was just spent: whoever typed
+/// them knows the password, so its owner should hear about it.
+async fn notify_budget_spent(state: &AppState, user_id: i64) {
+    let user = match users::find_by_id(&state.db, user_id).await {
+        Ok(Some(user)) => user,
+        Ok(None) => return,
+        Err(e) => return tracing::error!(error = %e, "loading the user to warn failed"),
+    };
+    tracing::warn!(user_id, "daily budget of wrong codes spent; code entry closed");
+    match EmailAddress::parse(&user.email)
+        .map_err(anyhow::Error::from)
+        .and_then(|to| crate::mail::notice_mail::budget_spent(state, to))
+    {
+        Ok(letter) => crate::mail::delivery::spawn_notice(state.mailer.clone(), letter),
+        Err(e) => tracing::error!(error = format!("{e:#}"), "writing the warning mail failed"),
     }
 }
 
 pub async fn resend(req: HttpRequest, state: web::Data<AppState>, _form: CsrfForm<CsrfOnly>) -> PageResult {
     let session = SignInSession::from_request(&req);
     let pending = session.pending().ok_or(Problem::SignInExpired)?;
+    let user = users::find_by_id(&state.db, pending.user_id)
+        .await?
+        .ok_or(Problem::SignInExpired)?;
+    let requester = Requester::of(&req, &state);
+    let slots = match throttle::admit_code_send(&state, &requester, user.id).await? {
+        Ok(slots) => slots,
+        Err(retry_after_secs) => {
+            requester
+                .record(
+                    &state,
+                    Some(user.id),
+                    Some(&user.email),
+                    Event::CodeSent,
+                    "refused",
+                )
+                .await;
+            return Err(Problem::TooManyCodesSent { retry_after_secs }.into());
+        }
+    };
     match state.challenges.resend(&state.db, pending.challenge_id).await? {
         Resend::Sent(issued) => {
-            let user = users::find_by_id(&state.db, pending.user_id)
-                .await?
-                .ok_or(Problem::SignInExpired)?;
             session.begin_pending(Pending {
                 challenge_id: issued.challenge_id,
                 ..pending
@@ -107,18 +161,28 @@ pub async fn resend(req: HttpRequest, state: web::Data<AppState>, _form: CsrfFor
                 EmailAddress::parse(&user.email).map_err(anyhow::Error::from)?,
                 &issued,
             )?;
-            tracing::info!(
-                user_id = user.id,
-                challenge_id = issued.challenge_id,
-                "code replaced"
-            );
+            requester
+                .record(
+                    &state,
+                    Some(user.id),
+                    Some(&user.email),
+                    Event::CodeSent,
+                    "replaced",
+                )
+                .await;
             Ok(see_other(urls::CODE))
         }
-        Resend::Cooldown(secs) => Err(Problem::ResendTooSoon {
-            retry_after_secs: secs,
+        Resend::Cooldown(secs) => {
+            limits::refund(&state.db, slots).await?;
+            Err(Problem::ResendTooSoon {
+                retry_after_secs: secs,
+            }
+            .into())
         }
-        .into()),
-        Resend::Gone => Err(Problem::SignInExpired.into()),
+        Resend::Gone => {
+            limits::refund(&state.db, slots).await?;
+            Err(Problem::SignInExpired.into())
+        }
     }
 }
 

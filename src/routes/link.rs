@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, web};
 use askama::Template;
 use serde::Deserialize;
 
+use crate::audit::{Event, Requester};
 use crate::auth::challenge::Verdict;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::session::SignInSession;
@@ -60,7 +61,15 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
     if !looks_like_token(&token) {
         return Err(Problem::LinkUnknown.into());
     }
-    match state.challenges.use_link(&state.db, &token).await? {
+    let verdict = state.challenges.use_link(&state.db, &token).await?;
+    let user_id = match &verdict {
+        Verdict::Accepted { user_id, .. } => Some(*user_id),
+        _ => None,
+    };
+    Requester::of(&req, &state)
+        .record(&state, user_id, None, Event::Link, verdict.as_str())
+        .await;
+    match verdict {
         Verdict::Accepted { user_id, return_to } => {
             let session = SignInSession::from_request(&req);
             finish_sign_in(&state, &session, user_id, return_to.as_deref()).await
@@ -74,7 +83,8 @@ fn refusal(verdict: Verdict) -> Problem {
         Verdict::Used => Problem::CodeUsed,
         Verdict::Expired => Problem::CodeExpired,
         Verdict::Replaced => Problem::CodeReplaced,
-        Verdict::TooManyAttempts => Problem::TooManyAttempts,
+        Verdict::TooManyAttempts => Problem::TooManyWrongCodes,
+        Verdict::Locked { retry_after_secs } => Problem::CodeEntryLocked { retry_after_secs },
         Verdict::Accepted { .. } | Verdict::Wrong { .. } | Verdict::Unknown => Problem::LinkUnknown,
     }
 }

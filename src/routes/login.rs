@@ -8,14 +8,16 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::see_other;
+use crate::audit::{Event, Requester};
 use crate::auth::challenge::Purpose;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::email::EmailAddress;
 use crate::auth::password::{Password, Verified};
 use crate::auth::session::{Pending, SignInSession};
 use crate::auth::signed_in::landing;
+use crate::auth::throttle;
 use crate::db::users;
-use crate::error::PageResult;
+use crate::error::{PageResult, Problem};
 use crate::mail::delivery::send_code;
 use crate::pages::{PageContext, page_template, render};
 use crate::startup::AppState;
@@ -91,7 +93,6 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
         email,
         password,
         return_to,
-        ..
     } = form.0;
     let return_to = return_to.and_then(|r| state.return_policy.check(&r));
     let refuse = |status, message| {
@@ -113,9 +114,18 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
             "Passwords are at most 128 characters long.",
         );
     };
-    let user = match EmailAddress::parse(&email) {
-        Ok(address) => users::find_by_email(&state.db, &address).await?,
-        Err(_) => None,
+    let requester = Requester::of(&req, &state);
+    let address = EmailAddress::parse(&email).ok();
+    let typed = address.as_ref().map(EmailAddress::as_str);
+    if let Err(retry_after_secs) = throttle::admit_password_attempt(&state, &requester, &email).await? {
+        requester
+            .record(&state, None, typed, Event::Password, "throttled")
+            .await;
+        return Err(Problem::TooManyAttempts { retry_after_secs }.into());
+    }
+    let user = match &address {
+        Some(address) => users::find_by_email(&state.db, address).await?,
+        None => None,
     };
     // Always one argon2 verification: against the account's hash, or a dummy.
     let verified = state
@@ -124,7 +134,9 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
         .await?;
     let user = match (user, verified) {
         (Some(user), Verified::Yes | Verified::YesRehashed(_)) if user.disabled => {
-            tracing::info!(user_id = user.id, "password step refused: account disabled");
+            requester
+                .record(&state, Some(user.id), typed, Event::Password, "disabled")
+                .await;
             None
         }
         (Some(user), Verified::YesRehashed(new_hash)) => {
@@ -132,13 +144,34 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
             Some(user)
         }
         (Some(user), Verified::Yes) => Some(user),
-        _ => None,
+        (user, _) => {
+            requester
+                .record(&state, user.map(|u| u.id), typed, Event::Password, "failed")
+                .await;
+            None
+        }
     };
     let Some(user) = user else {
-        tracing::info!("password step refused");
+        throttle::password_failed(&state, &requester, &email).await?;
         return refuse(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS);
     };
+    throttle::password_succeeded(&state, &email).await?;
+    requester
+        .record(&state, Some(user.id), Some(&user.email), Event::Password, "ok")
+        .await;
 
+    if let Err(retry_after_secs) = throttle::admit_code_send(&state, &requester, user.id).await? {
+        requester
+            .record(
+                &state,
+                Some(user.id),
+                Some(&user.email),
+                Event::CodeSent,
+                "refused",
+            )
+            .await;
+        return Err(Problem::TooManyCodesSent { retry_after_secs }.into());
+    }
     let issued = state
         .challenges
         .issue(&state.db, user.id, Purpose::Login, return_to.as_deref())
@@ -149,10 +182,8 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
     })?;
     let to = EmailAddress::parse(&user.email).map_err(anyhow::Error::from)?;
     send_code(&state, to, &issued)?;
-    tracing::info!(
-        user_id = user.id,
-        challenge_id = issued.challenge_id,
-        "password accepted, code sent"
-    );
+    requester
+        .record(&state, Some(user.id), Some(&user.email), Event::CodeSent, "ok")
+        .await;
     Ok(see_other(urls::CODE))
 }

@@ -1,0 +1,38 @@
+//! The `audit_events` table: one row per sign-in event.
+
+use super::{Db, with_pool};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AuditRow {
+    pub at: i64,
+    pub user_id: Option<i64>,
+    pub email: Option<String>,
+    pub event: String,
+    pub result: String,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+pub async fn insert(db: &Db, row: &AuditRow) -> Result<(), sqlx::Error> {
+    let sql = "INSERT INTO audit_events (at, user_id, email, event, result, client_ip, user_agent) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    with_pool!(db, pool => sqlx::query(sql)
+        .bind(row.at)
+        .bind(row.user_id)
+        .bind(row.email.as_deref())
+        .bind(&row.event)
+        .bind(&row.result)
+        .bind(row.client_ip.as_deref())
+        .bind(row.user_agent.as_deref())
+        .execute(pool)
+        .await
+        .map(|_| ()))
+}
+
+/// Events since `since`, oldest first, optionally for one address only.
+pub async fn list(db: &Db, email: Option<&str>, since: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
+    let sql = "SELECT at, user_id, email, event, result, client_ip, user_agent FROM audit_events \
+               WHERE at >= $1 AND ($2 IS NULL OR email = $2 OR user_id = (SELECT id FROM users WHERE email = $2)) \
+               ORDER BY id";
+    with_pool!(db, pool => sqlx::query_as(sql).bind(since).bind(email).fetch_all(pool).await)
+}

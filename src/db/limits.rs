@@ -1,0 +1,139 @@
+//! Rolling-window limits and password-failure delays, kept in the database
+//! so that they hold across instances. A limit transaction first upserts a
+//! lock row per bucket, which serialises concurrent takers of that bucket on
+//! both backends (a row lock on Postgres, the write lock on SQLite); the
+//! count-then-insert that follows can then never overshoot.
+
+use super::{Db, with_pool};
+
+/// At most `max` events per `window_secs` in `bucket`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Limit {
+    pub bucket: String,
+    pub max: i64,
+    pub window_secs: i64,
+}
+
+/// Counted events, so that an event that turned out not to count (a right
+/// code, say) can be handed back.
+#[derive(Debug, Default)]
+pub struct Taken(Vec<i64>);
+
+/// Records one event in every bucket of `limits`, or none if any is full;
+/// then `Err` holds the seconds until all of them have room again.
+pub async fn take(db: &Db, now: i64, limits: &[Limit]) -> Result<Result<Taken, i64>, sqlx::Error> {
+    let mut limits: Vec<&Limit> = limits.iter().collect();
+    // One lock order for everyone, so two takers never wait on each other in a circle.
+    limits.sort_by(|a, b| a.bucket.cmp(&b.bucket));
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        for limit in &limits {
+            sqlx::query("INSERT INTO limit_locks (bucket) VALUES ($1) ON CONFLICT (bucket) DO UPDATE SET bucket = excluded.bucket")
+                .bind(&limit.bucket)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let mut retry_after = 0;
+        for limit in &limits {
+            let since = now - limit.window_secs;
+            let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM limit_events WHERE bucket = $1 AND at > $2")
+                .bind(&limit.bucket)
+                .bind(since)
+                .fetch_one(&mut *tx)
+                .await?;
+            if count >= limit.max {
+                // Room comes back when the event that put the bucket at its limit leaves the window.
+                let oldest_blocking: i64 = sqlx::query_scalar(
+                    "SELECT at FROM limit_events WHERE bucket = $1 AND at > $2 ORDER BY at LIMIT 1 OFFSET $3",
+                )
+                .bind(&limit.bucket)
+                .bind(since)
+                .bind(count - limit.max)
+                .fetch_one(&mut *tx)
+                .await?;
+                retry_after = retry_after.max(oldest_blocking + limit.window_secs - now).max(1);
+            }
+        }
+        if retry_after > 0 {
+            tx.rollback().await?;
+            return Ok(Err(retry_after));
+        }
+        let mut ids = Vec::with_capacity(limits.len());
+        for limit in &limits {
+            let id: i64 = sqlx::query_scalar("INSERT INTO limit_events (bucket, at) VALUES ($1, $2) RETURNING id")
+                .bind(&limit.bucket)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        Ok(Ok(Taken(ids)))
+    })
+}
+
+/// Hands back events that turned out not to count.
+pub async fn refund(db: &Db, taken: Taken) -> Result<(), sqlx::Error> {
+    for id in taken.0 {
+        with_pool!(db, pool => sqlx::query("DELETE FROM limit_events WHERE id = $1").bind(id).execute(pool).await.map(|_| ()))?;
+    }
+    Ok(())
+}
+
+/// Events in `bucket` since `since`.
+pub async fn count(db: &Db, bucket: &str, since: i64) -> Result<i64, sqlx::Error> {
+    let sql = "SELECT COUNT(*) FROM limit_events WHERE bucket = $1 AND at > $2";
+    with_pool!(db, pool => sqlx::query_scalar(sql).bind(bucket).bind(since).fetch_one(pool).await)
+}
+
+/// How long after its last delay a run of password failures is forgotten.
+pub const RUN_FORGOTTEN_AFTER_SECS: i64 = 86_400;
+
+/// Consecutive password failures of a bucket and when it may try again.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct Failures {
+    pub failures: i32,
+    pub locked_until: i64,
+}
+
+pub async fn password_failures(db: &Db, bucket: &str) -> Result<Failures, sqlx::Error> {
+    let sql = "SELECT failures, locked_until FROM password_failures WHERE bucket = $1";
+    let row: Option<Failures> =
+        with_pool!(db, pool => sqlx::query_as(sql).bind(bucket).fetch_optional(pool).await)?;
+    Ok(row.unwrap_or_default())
+}
+
+/// Counts one more consecutive failure; `delay` maps the new count to the
+/// seconds the bucket must then wait. Atomic: concurrent failures all count.
+pub async fn record_password_failure(
+    db: &Db,
+    bucket: &str,
+    now: i64,
+    delay: impl Fn(i32) -> i64,
+) -> Result<Failures, sqlx::Error> {
+    // A run of failures ends by itself a day after its last delay ran out.
+    let upsert = "INSERT INTO password_failures (bucket, failures, locked_until) VALUES ($1, 1, $2) \
+                  ON CONFLICT (bucket) DO UPDATE SET failures = CASE \
+                      WHEN password_failures.locked_until < $3 THEN 1 \
+                      ELSE password_failures.failures + 1 END \
+                  RETURNING failures";
+    let failures: i32 = with_pool!(db, pool => sqlx::query_scalar(upsert)
+        .bind(bucket)
+        .bind(now + delay(1))
+        .bind(now - RUN_FORGOTTEN_AFTER_SECS)
+        .fetch_one(pool)
+        .await)?;
+    let locked_until = now + delay(failures);
+    let sql = "UPDATE password_failures SET locked_until = $2 WHERE bucket = $1 AND locked_until < $2";
+    with_pool!(db, pool => sqlx::query(sql).bind(bucket).bind(locked_until).execute(pool).await.map(|_| ()))?;
+    Ok(Failures {
+        failures,
+        locked_until,
+    })
+}
+
+/// A correct password ends the run of failures.
+pub async fn clear_password_failures(db: &Db, bucket: &str) -> Result<(), sqlx::Error> {
+    let sql = "DELETE FROM password_failures WHERE bucket = $1";
+    with_pool!(db, pool => sqlx::query(sql).bind(bucket).execute(pool).await.map(|_| ()))
+}
