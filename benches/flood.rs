@@ -1,0 +1,202 @@
+//! Benchmark, not a test: floods the password step (a botnet of unknown
+//! addresses from many forwarded IPs) and measures, meanwhile, the latency
+//! of `GET /login` and of the code step (`POST /login/code`), against the
+//! same measurements without the flood.
+//!
+//! Run: `cargo bench --bench flood` (SQLite in a temporary directory).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use gatehouse::auth::email::EmailAddress;
+use gatehouse::auth::password::{Password, PasswordHasher};
+use gatehouse::config::Settings;
+use gatehouse::db::{Db, users};
+use gatehouse::startup::Application;
+
+const PASSWORD: &str = "a benchmark passphrase";
+const FLOODERS: usize = 64;
+const PROBES: usize = 400;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let base = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+    let settings = Settings {
+        database_url: format!("sqlite://{}/bench.db", dir.path().display()),
+        public_url: base.clone(),
+        secret_key: Some("benchmark secret key, at least thirty-two characters".into()),
+        mail_dir: dir.path().join("mail"),
+        trusted_proxies: vec!["127.0.0.1/32".into()],
+        otp_max_attempts: 10,
+        code_failure_budget: 1_000_000,
+        sign_ins_per_ip_per_hour: 1_000_000,
+        code_sends_per_15_min: 1_000_000,
+        code_sends_per_day: 1_000_000,
+        code_sends_per_ip_per_hour: 1_000_000,
+        code_sends_per_hour: 1_000_000,
+        ..Settings::default()
+    };
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    let hash = PasswordHasher::new(&settings)?
+        .hash(&Password::new_secret(PASSWORD.into())?)
+        .await?;
+    users::insert(&db, &EmailAddress::parse("bench@example.com")?, &hash).await?;
+    let app = Application::build_with_listener(settings, listener).await?;
+    tokio::spawn(app.run_until_stopped());
+
+    let quiet_login = probe_login(&base).await?;
+    let quiet_code = probe_code(&base).await?;
+    let flooding = Arc::new(AtomicBool::new(true));
+    let (sent, refused) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let mut flood = Vec::new();
+    for n in 0..FLOODERS {
+        let (base, flooding, sent, refused) = (base.clone(), flooding.clone(), sent.clone(), refused.clone());
+        flood.push(tokio::spawn(async move {
+            flood_password_step(n, &base, &flooding, &sent, &refused).await
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let loud_login = probe_login(&base).await?;
+    let loud_code = probe_code(&base).await?;
+    flooding.store(false, Ordering::SeqCst);
+    for f in flood {
+        f.await??;
+    }
+    println!(
+        "password flood: {FLOODERS} connections, {} attempts, {} refused with 503",
+        sent.load(Ordering::SeqCst),
+        refused.load(Ordering::SeqCst)
+    );
+    report("GET /login, alone", &quiet_login);
+    report("GET /login, under the flood", &loud_login);
+    report("POST /login/code, alone", &quiet_code);
+    report("POST /login/code, under the flood", &loud_code);
+    Ok(())
+}
+
+fn client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?)
+}
+
+fn csrf_of(page: &str) -> String {
+    let start = page.find("name=\"csrf\" value=\"").map(|i| i + 19).unwrap_or(0);
+    page[start..].split('"').next().unwrap_or_default().to_owned()
+}
+
+async fn flood_password_step(
+    n: usize,
+    base: &str,
+    flooding: &AtomicBool,
+    sent: &AtomicU64,
+    refused: &AtomicU64,
+) -> anyhow::Result<()> {
+    let client = client()?;
+    let csrf = csrf_of(&client.get(format!("{base}/login")).send().await?.text().await?);
+    let mut i = 0u32;
+    while flooding.load(Ordering::SeqCst) {
+        i += 1;
+        let form = [
+            ("email", format!("victim{n}-{i}@example.com")),
+            ("password", "guess-guess-guess".into()),
+            ("csrf", csrf.clone()),
+        ];
+        let reply = client
+            .post(format!("{base}/login"))
+            .header(
+                "X-Forwarded-For",
+                format!("10.{}.{}.{}", n, i / 250 % 250, i % 250),
+            )
+            .form(&form)
+            .send()
+            .await?;
+        sent.fetch_add(1, Ordering::SeqCst);
+        if reply.status() == 503 {
+            refused.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    Ok(())
+}
+
+async fn probe_login(base: &str) -> anyhow::Result<Vec<Duration>> {
+    let client = client()?;
+    let mut times = Vec::with_capacity(PROBES);
+    for _ in 0..PROBES {
+        let started = Instant::now();
+        let reply = client.get(format!("{base}/login")).send().await?;
+        anyhow::ensure!(reply.status() == 200, "GET /login answered {}", reply.status());
+        reply.bytes().await?;
+        times.push(started.elapsed());
+    }
+    Ok(times)
+}
+
+/// Wrong codes on pending sign-ins: the whole code step (budget, attempt,
+/// comparison) without ending the sign-in; 9 per sign-in, then a new one.
+async fn probe_code(base: &str) -> anyhow::Result<Vec<Duration>> {
+    let mut times = Vec::with_capacity(PROBES);
+    while times.len() < PROBES {
+        let client = client()?;
+        let csrf = csrf_of(&client.get(format!("{base}/login")).send().await?.text().await?);
+        let form = [
+            ("email", "bench@example.com"),
+            ("password", PASSWORD),
+            ("csrf", &csrf),
+        ];
+        // Under the flood the password step may be refused with 503: retry, as a person would.
+        let mut status = 0;
+        for _ in 0..100 {
+            status = client
+                .post(format!("{base}/login"))
+                .form(&form)
+                .send()
+                .await?
+                .status()
+                .as_u16();
+            if status != 503 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::ensure!(status == 303, "the password step answered {status}");
+        let csrf = csrf_of(
+            &client
+                .get(format!("{base}/login/code"))
+                .send()
+                .await?
+                .text()
+                .await?,
+        );
+        for _ in 0..9 {
+            let started = Instant::now();
+            let reply = client
+                .post(format!("{base}/login/code"))
+                .form(&[("code", "000000"), ("csrf", &csrf)])
+                .send()
+                .await?;
+            reply.bytes().await?;
+            times.push(started.elapsed());
+        }
+    }
+    Ok(times)
+}
+
+fn report(what: &str, times: &[Duration]) {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    let at = |q: f64| sorted[((sorted.len() as f64 - 1.0) * q).round() as usize];
+    println!(
+        "{what:<36} n={:<5} p50={:>8.2?} p99={:>8.2?} max={:>8.2?}",
+        sorted.len(),
+        at(0.5),
+        at(0.99),
+        at(1.0)
+    );
+}
