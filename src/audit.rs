@@ -47,10 +47,7 @@ impl Requester {
             .get(actix_web::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect());
-        Self {
-            ip: client_ip(req, &state.trusted_proxies),
-            user_agent,
-        }
+        Self { ip: client_ip(req, &state.trusted_proxies), user_agent }
     }
 
     /// Records an event; a failure to record is logged, never shown to the user.

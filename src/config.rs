@@ -128,11 +128,7 @@ impl Settings {
     /// Checks every value whose type alone does not make it valid.
     pub fn validate(&self) -> anyhow::Result<()> {
         fn check(ok: bool, key: &str, why: &str) -> anyhow::Result<()> {
-            if ok {
-                Ok(())
-            } else {
-                bail!("invalid configuration: `{key}` {why}")
-            }
+            if ok { Ok(()) } else { bail!("invalid configuration: `{key}` {why}") }
         }
         check(
             self.database_url.starts_with("sqlite:")
@@ -147,41 +143,13 @@ impl Settings {
             "must be an address such as 127.0.0.1:8080",
         )?;
         self.public_origin()?;
-        check(
-            (6..=10).contains(&self.otp_length),
-            "otp_length",
-            "must be 6 to 10 digits",
-        )?;
-        check(
-            (1..=3600).contains(&self.otp_ttl_secs),
-            "otp_ttl_secs",
-            "must be 1 to 3600",
-        )?;
-        check(
-            (1..=10).contains(&self.otp_max_attempts),
-            "otp_max_attempts",
-            "must be 1 to 10",
-        )?;
-        check(
-            self.otp_resend_cooldown_secs <= 3600,
-            "otp_resend_cooldown_secs",
-            "must be at most 3600",
-        )?;
-        check(
-            self.argon2_memory_kib >= 19_456,
-            "argon2_memory_kib",
-            "must be at least 19456 (19 MiB)",
-        )?;
-        check(
-            self.argon2_iterations >= 2,
-            "argon2_iterations",
-            "must be at least 2",
-        )?;
-        check(
-            (1..=16).contains(&self.argon2_parallelism),
-            "argon2_parallelism",
-            "must be 1 to 16",
-        )?;
+        check((6..=10).contains(&self.otp_length), "otp_length", "must be 6 to 10 digits")?;
+        check((1..=3600).contains(&self.otp_ttl_secs), "otp_ttl_secs", "must be 1 to 3600")?;
+        check((1..=10).contains(&self.otp_max_attempts), "otp_max_attempts", "must be 1 to 10")?;
+        check(self.otp_resend_cooldown_secs <= 3600, "otp_resend_cooldown_secs", "must be at most 3600")?;
+        check(self.argon2_memory_kib >= 19_456, "argon2_memory_kib", "must be at least 19456 (19 MiB)")?;
+        check(self.argon2_iterations >= 2, "argon2_iterations", "must be at least 2")?;
+        check((1..=16).contains(&self.argon2_parallelism), "argon2_parallelism", "must be 1 to 16")?;
         check(
             (1..=86_400).contains(&self.session_idle_timeout_secs),
             "session_idle_timeout_secs",
@@ -192,16 +160,8 @@ impl Settings {
             "session_absolute_timeout_secs",
             "must be 1 to 2592000",
         )?;
-        check(
-            (1..=300).contains(&self.smtp_timeout_secs),
-            "smtp_timeout_secs",
-            "must be 1 to 300",
-        )?;
-        check(
-            !self.site_name.trim().is_empty(),
-            "site_name",
-            "must not be empty",
-        )?;
+        check((1..=300).contains(&self.smtp_timeout_secs), "smtp_timeout_secs", "must be 1 to 300")?;
+        check(!self.site_name.trim().is_empty(), "site_name", "must not be empty")?;
         for proxy in &self.trusted_proxies {
             crate::http::client_ip::Cidr::parse(proxy)
                 .with_context(|| format!("invalid configuration: `trusted_proxies` entry {proxy:?}"))?;
@@ -259,9 +219,7 @@ pub fn is_loopback_host(url: &Url) -> bool {
         // Non-http schemes (smtp:) keep IP addresses as opaque host names.
         Some(url::Host::Domain(d)) => {
             d.eq_ignore_ascii_case("localhost")
-                || d.trim_matches(|c| c == '[' || c == ']')
-                    .parse::<IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
+                || d.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
         }
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
         Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
@@ -280,36 +238,21 @@ mod tests {
 
     #[test]
     fn a_bad_value_names_its_key() {
-        let settings = Settings {
-            otp_length: 4,
-            ..Settings::default()
-        };
+        let settings = Settings { otp_length: 4, ..Settings::default() };
         let err = settings.validate().unwrap_err().to_string();
         assert!(err.contains("otp_length"), "{err}");
     }
 
     #[test]
     fn plain_http_is_refused_for_a_public_host() {
-        let settings = Settings {
-            public_url: "http://login.example.com".into(),
-            ..Settings::default()
-        };
+        let settings = Settings { public_url: "http://login.example.com".into(), ..Settings::default() };
         let err = settings.validate().unwrap_err().to_string();
         assert!(err.contains("public_url"), "{err}");
     }
 
     #[test]
     fn weak_argon2_parameters_are_refused() {
-        let settings = Settings {
-            argon2_memory_kib: 1024,
-            ..Settings::default()
-        };
-        assert!(
-            settings
-                .validate()
-                .unwrap_err()
-                .to_string()
-                .contains("argon2_memory_kib")
-        );
+        let settings = Settings { argon2_memory_kib: 1024, ..Settings::default() };
+        assert!(settings.validate().unwrap_err().to_string().contains("argon2_memory_kib"));
     }
 }

@@ -56,11 +56,8 @@ impl AppState {
             key: keys.codes,
             throttle: Throttle::new(&settings),
         };
-        let trusted_proxies = settings
-            .trusted_proxies
-            .iter()
-            .map(|p| Cidr::parse(p))
-            .collect::<Result<_, _>>()?;
+        let trusted_proxies =
+            settings.trusted_proxies.iter().map(|p| Cidr::parse(p)).collect::<Result<_, _>>()?;
         Ok(Self {
             throttle: Throttle::new(&settings),
             trusted_proxies,
@@ -112,11 +109,7 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(5)
         .run();
-        Ok(Self {
-            port,
-            server,
-            cleanup,
-        })
+        Ok(Self { port, server, cleanup })
     }
 
     pub fn port(&self) -> u16 {
@@ -136,11 +129,7 @@ impl Application {
 
 /// The session cookie's name: `__Host-` needs `Secure`, so only over https.
 pub fn session_cookie_name(https: bool) -> &'static str {
-    if https {
-        "__Host-gatehouse_session"
-    } else {
-        "gatehouse_session"
-    }
+    if https { "__Host-gatehouse_session" } else { "gatehouse_session" }
 }
 
 /// Sessions in our own database; the cookie holds only the encrypted key.
@@ -154,11 +143,7 @@ fn session_middleware(state: &AppState) -> SessionMiddleware<DbSessionStore> {
     let https = settings.is_https();
     // `__Host-` needs Secure, which a browser only keeps over https;
     // plain-http loopback development drops both, and only then.
-    let name = if https {
-        "__Host-gatehouse_session"
-    } else {
-        "gatehouse_session"
-    };
+    let name = if https { "__Host-gatehouse_session" } else { "gatehouse_session" };
     SessionMiddleware::builder(store, state.keys.cookie.clone())
         .cookie_name(name.to_owned())
         .cookie_secure(https)

@@ -91,11 +91,7 @@ pub struct CodeCheck {
 
 impl From<Verdict> for CodeCheck {
     fn from(verdict: Verdict) -> Self {
-        Self {
-            verdict,
-            user_id: 0,
-            budget_just_spent: false,
-        }
+        Self { verdict, user_id: 0, budget_just_spent: false }
     }
 }
 
@@ -120,11 +116,7 @@ impl ChallengePolicy {
         let flow_id = rand::rand_core::UnwrapErr(rand::rngs::SysRng).random_range(1..i64::MAX);
         let (new, code, link_token) = self.draft(flow_id, user_id, purpose, return_to);
         let challenge_id = challenges::insert(db, new).await?;
-        Ok(Issued {
-            challenge_id,
-            code,
-            link_token,
-        })
+        Ok(Issued { challenge_id, code, link_token })
     }
 
     /// Replaces challenge `id` by a new one of the same flow, if the cooldown allows.
@@ -143,11 +135,7 @@ impl ChallengePolicy {
         let purpose = Purpose::Login;
         let (new, code, link_token) = self.draft(old.flow_id, old.user_id, purpose, old.return_to.as_deref());
         match challenges::replace(db, id, now - self.resend_cooldown_secs, new).await? {
-            Some(challenge_id) => Ok(Resend::Sent(Issued {
-                challenge_id,
-                code,
-                link_token,
-            })),
+            Some(challenge_id) => Ok(Resend::Sent(Issued { challenge_id, code, link_token })),
             // Another request replaced or used it between our read and write.
             None => Ok(Resend::Gone),
         }
@@ -227,15 +215,9 @@ impl ChallengePolicy {
         let verdict = if attempts >= self.max_attempts {
             Verdict::TooManyAttempts
         } else {
-            Verdict::Wrong {
-                attempts_left: self.max_attempts - attempts,
-            }
+            Verdict::Wrong { attempts_left: self.max_attempts - attempts }
         };
-        Ok(CodeCheck {
-            verdict,
-            user_id: challenge.user_id,
-            budget_just_spent: spent == budget.max,
-        })
+        Ok(CodeCheck { verdict, user_id: challenge.user_id, budget_just_spent: spent == budget.max })
     }
 
     /// What a link token points at, without consuming anything (GET of the link).
@@ -244,9 +226,7 @@ impl ChallengePolicy {
         let Some(challenge) = challenges::find_by_link(db, &digest).await? else {
             return Ok(Verdict::Unknown);
         };
-        Ok(self
-            .dead_verdict(&challenge, now())
-            .unwrap_or_else(|| accepted(challenge)))
+        Ok(self.dead_verdict(&challenge, now()).unwrap_or_else(|| accepted(challenge)))
     }
 
     /// Uses the challenge behind a link token (POST of the link page).
@@ -280,15 +260,10 @@ impl ChallengePolicy {
     /// there first. Read the row again to say what happened.
     async fn verdict_after_race(&self, db: &Db, id: i64) -> anyhow::Result<Verdict> {
         let challenge = challenges::find(db, id).await?;
-        Ok(challenge
-            .and_then(|c| self.dead_verdict(&c, now()))
-            .unwrap_or(Verdict::Used))
+        Ok(challenge.and_then(|c| self.dead_verdict(&c, now())).unwrap_or(Verdict::Used))
     }
 }
 
 fn accepted(challenge: Challenge) -> Verdict {
-    Verdict::Accepted {
-        user_id: challenge.user_id,
-        return_to: challenge.return_to,
-    }
+    Verdict::Accepted { user_id: challenge.user_id, return_to: challenge.return_to }
 }

@@ -18,9 +18,7 @@ impl OneTimeCode {
     pub fn generate(length: u32) -> Self {
         let mut rng = rand::rand_core::UnwrapErr(rand::rngs::SysRng);
         // One uniform digit at a time: no modulo bias, any length.
-        let digits = (0..length)
-            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
-            .collect();
+        let digits = (0..length).map(|_| char::from(b'0' + rng.random_range(0..10u8))).collect();
         Self(digits)
     }
 
@@ -104,11 +102,7 @@ mod tests {
     fn pasted_codes_are_normalised() {
         let expected = OneTimeCode::parse("483920", 6).unwrap();
         for pasted in ["483 920", "483-920", " 483920 ", "４８３９２０", "483\u{a0}920"] {
-            assert_eq!(
-                OneTimeCode::parse(pasted, 6).as_ref(),
-                Some(&expected),
-                "{pasted}"
-            );
+            assert_eq!(OneTimeCode::parse(pasted, 6).as_ref(), Some(&expected), "{pasted}");
         }
     }
 

@@ -21,11 +21,7 @@ use crate::startup::AppState;
 
 /// Name of the pre-session CSRF cookie (prefixed `__Host-` over https).
 pub fn cookie_name(https: bool) -> &'static str {
-    if https {
-        "__Host-gatehouse_csrf"
-    } else {
-        "gatehouse_csrf"
-    }
+    if https { "__Host-gatehouse_csrf" } else { "gatehouse_csrf" }
 }
 
 /// The token to put in this request's forms, and the cookie to set when the
@@ -85,15 +81,8 @@ pub fn verify(req: &HttpRequest, state: &AppState, submitted: &str) -> Result<()
     // A form from a session that has since ended (timed out, signed out
     // elsewhere, replaced by a concurrent sign-in): say the sign-in expired.
     let stale_session = session_token.is_none()
-        && req
-            .cookie(crate::startup::session_cookie_name(state.settings.is_https()))
-            .is_some();
-    Err(if stale_session {
-        Problem::SignInExpired
-    } else {
-        Problem::BadCsrf
-    }
-    .into())
+        && req.cookie(crate::startup::session_cookie_name(state.settings.is_https())).is_some();
+    Err(if stale_session { Problem::SignInExpired } else { Problem::BadCsrf }.into())
 }
 
 /// A url-encoded form `T`, read strictly, whose `csrf` field must check out
@@ -125,11 +114,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for CsrfForm<T> {
                 return Err(AppError::from(Problem::BadRequest).into());
             }
             let fields = strict_fields(&body)?;
-            let csrf = fields
-                .iter()
-                .find(|(k, _)| k == "csrf")
-                .map(|(_, v)| v.as_str())
-                .unwrap_or("");
+            let csrf = fields.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or("");
             verify(&req, state, csrf)?;
             let form =
                 serde_urlencoded::from_bytes(&body).map_err(|_| AppError::from(Problem::BadRequest))?;
@@ -145,10 +130,7 @@ fn strict_fields(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
     for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
         let mut parts = pair.splitn(2, |&b| b == b'=');
         let (key, value) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
-        let (key, value) = (
-            decode_strict(key).ok_or_else(bad)?,
-            decode_strict(value).ok_or_else(bad)?,
-        );
+        let (key, value) = (decode_strict(key).ok_or_else(bad)?, decode_strict(value).ok_or_else(bad)?);
         if fields.iter().any(|(k, _)| *k == key) {
             return Err(bad());
         }
@@ -176,17 +158,8 @@ mod tests {
 
     #[test]
     fn hostile_forms_are_refused() {
-        for body in [
-            &b"email=al%FFice"[..],
-            b"email=a%00b",
-            b"csrf=a&csrf=b",
-            b"email=\xff",
-        ] {
-            assert!(
-                strict_fields(body).is_err(),
-                "{:?}",
-                String::from_utf8_lossy(body)
-            );
+        for body in [&b"email=al%FFice"[..], b"email=a%00b", b"csrf=a&csrf=b", b"email=\xff"] {
+            assert!(strict_fields(body).is_err(), "{:?}", String::from_utf8_lossy(body));
         }
         let long = format!("code={}", "1".repeat(5000));
         assert!(strict_fields(long.as_bytes()).is_err());

@@ -30,9 +30,7 @@ impl EmailAddress {
             && !local.starts_with('.')
             && !local.ends_with('.')
             && !local.contains("..")
-            && local
-                .chars()
-                .all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+            && local.chars().all(|c| c.is_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
         let domain_ok = domain.contains('.')
             && domain.split('.').all(|label| {
                 !label.is_empty()
@@ -79,10 +77,7 @@ mod tests {
 
     #[test]
     fn addresses_are_lower_cased_and_trimmed() {
-        assert_eq!(
-            EmailAddress::parse(" Ann@Example.COM ").unwrap().as_str(),
-            "ann@example.com"
-        );
+        assert_eq!(EmailAddress::parse(" Ann@Example.COM ").unwrap().as_str(), "ann@example.com");
     }
 
     #[test]
@@ -110,9 +105,6 @@ mod tests {
 
     #[test]
     fn masking_keeps_the_first_letter_and_the_domain() {
-        assert_eq!(
-            EmailAddress::parse("john@example.com").unwrap().masked(),
-            "j•••@example.com"
-        );
+        assert_eq!(EmailAddress::parse("john@example.com").unwrap().masked(), "j•••@example.com");
     }
 }

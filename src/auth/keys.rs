@@ -82,19 +82,13 @@ fn read_or_create(path: &Path) -> anyhow::Result<Vec<u8>> {
                 .map_err(|e| anyhow::anyhow!("reading the OS random generator: {e}"))?;
             let encoded = hex::encode(secret);
             write_private(path, encoded.as_bytes()).with_context(|| {
-                format!(
-                    "invalid configuration: `secret_key_file` {} cannot be created",
-                    path.display()
-                )
+                format!("invalid configuration: `secret_key_file` {} cannot be created", path.display())
             })?;
             tracing::info!(path = %path.display(), "created a new secret key file");
             Ok(encoded.into_bytes())
         }
         Err(e) => Err(e).with_context(|| {
-            format!(
-                "invalid configuration: `secret_key_file` {} cannot be read",
-                path.display()
-            )
+            format!("invalid configuration: `secret_key_file` {} cannot be read", path.display())
         }),
     }
 }
@@ -126,18 +120,12 @@ mod tests {
     #[test]
     fn a_missing_key_file_is_created_private_and_then_reused() {
         let dir = tempfile::tempdir().unwrap();
-        let settings = Settings {
-            secret_key_file: dir.path().join("k"),
-            ..Settings::default()
-        };
+        let settings = Settings { secret_key_file: dir.path().join("k"), ..Settings::default() };
         let first = Keys::load(&settings).unwrap();
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(&settings.secret_key_file)
-                .unwrap()
-                .permissions()
-                .mode();
+            let mode = std::fs::metadata(&settings.secret_key_file).unwrap().permissions().mode();
             assert_eq!(mode & 0o777, 0o600);
         }
         let second = Keys::load(&settings).unwrap();

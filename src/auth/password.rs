@@ -183,9 +183,7 @@ impl PasswordHasher {
                 }
             }
         };
-        tokio::task::spawn_blocking(work)
-            .await
-            .context("a hashing task panicked")?
+        tokio::task::spawn_blocking(work).await.context("a hashing task panicked")?
     }
 }
 
@@ -194,9 +192,8 @@ fn argon2_for(params: &Params) -> Argon2<'static> {
 }
 
 fn hash_with(params: &Params, password: &[u8]) -> anyhow::Result<String> {
-    let hash = argon2_for(params)
-        .hash_password(password)
-        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?;
+    let hash =
+        argon2_for(params).hash_password(password).map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?;
     Ok(hash.to_string())
 }
 
@@ -216,38 +213,21 @@ mod tests {
     use super::*;
 
     fn hasher(memory: u32) -> PasswordHasher {
-        PasswordHasher::new(&Settings {
-            argon2_memory_kib: memory,
-            ..Settings::default()
-        })
-        .unwrap()
+        PasswordHasher::new(&Settings { argon2_memory_kib: memory, ..Settings::default() }).unwrap()
     }
 
     #[test]
     fn length_rules_count_characters_not_bytes() {
-        assert_eq!(
-            Password::new_secret("short".into()).unwrap_err(),
-            PasswordError::TooShort
-        );
+        assert_eq!(Password::new_secret("short".into()).unwrap_err(), PasswordError::TooShort);
         assert!(Password::new_secret("ééééééé€".into()).is_ok());
-        assert_eq!(
-            Password::new_secret("x".repeat(129)).unwrap_err(),
-            PasswordError::TooLong
-        );
-        assert_eq!(
-            Password::for_sign_in("x".repeat(129)).unwrap_err(),
-            PasswordError::TooLong
-        );
+        assert_eq!(Password::new_secret("x".repeat(129)).unwrap_err(), PasswordError::TooLong);
+        assert_eq!(Password::for_sign_in("x".repeat(129)).unwrap_err(), PasswordError::TooLong);
     }
 
     #[test]
     fn common_passwords_are_refused_whatever_their_case() {
         for common in ["password", "Password1", "iloveyou", "qwertyuiop"] {
-            assert_eq!(
-                Password::new_secret(common.into()).unwrap_err(),
-                PasswordError::Common,
-                "{common}"
-            );
+            assert_eq!(Password::new_secret(common.into()).unwrap_err(), PasswordError::Common, "{common}");
         }
         assert!(Password::new_secret("a sentence nobody has used".into()).is_ok());
     }

@@ -27,18 +27,13 @@ impl HostPattern {
         if exact != rest || host.is_empty() {
             return None;
         }
-        Some(Self {
-            host,
-            wildcard,
-            port: probe.port(),
-        })
+        Some(Self { host, wildcard, port: probe.port() })
     }
 
     fn matches(&self, url: &Url) -> bool {
         let Some(host) = url.host_str() else { return false };
         let host_ok = if self.wildcard {
-            host.strip_suffix(&self.host)
-                .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
+            host.strip_suffix(&self.host).is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
         } else {
             host == self.host
         };
@@ -55,10 +50,7 @@ pub struct ReturnPolicy {
 
 impl ReturnPolicy {
     pub fn new(origin: Url, allowed: &[String]) -> Self {
-        Self {
-            origin,
-            allowed: allowed.iter().filter_map(|e| HostPattern::parse(e)).collect(),
-        }
+        Self { origin, allowed: allowed.iter().filter_map(|e| HostPattern::parse(e)).collect() }
     }
 
     /// The target to redirect to, or `None` when `raw` must be dropped.
@@ -102,10 +94,7 @@ mod tests {
     #[test]
     fn same_origin_paths_are_kept() {
         assert_eq!(policy(&[]).check("/app?x=1").as_deref(), Some("/app?x=1"));
-        assert_eq!(
-            policy(&[]).check("https://login.example.com/a").as_deref(),
-            Some("/a")
-        );
+        assert_eq!(policy(&[]).check("https://login.example.com/a").as_deref(), Some("/a"));
     }
 
     #[test]
@@ -126,15 +115,10 @@ mod tests {
         ] {
             let checked = policy(&[]).check(bad);
             assert!(
-                checked
-                    .as_deref()
-                    .is_none_or(|p| p.starts_with('/') && !p.starts_with("//")),
+                checked.as_deref().is_none_or(|p| p.starts_with('/') && !p.starts_with("//")),
                 "{bad:?} gave {checked:?}"
             );
-            assert!(
-                checked.is_none() || bad == "/%5cevil.example",
-                "{bad:?} gave {checked:?}"
-            );
+            assert!(checked.is_none() || bad == "/%5cevil.example", "{bad:?} gave {checked:?}");
         }
     }
 
@@ -148,10 +132,7 @@ mod tests {
         assert!(p.check("https://evilcorp.example/").is_none());
         assert!(p.check("https://wiki.example.com:8443/").is_some());
         assert!(p.check("https://wiki.example.com/").is_none());
-        assert!(
-            p.check("http://app.example.com/").is_none(),
-            "plain http from an https portal"
-        );
+        assert!(p.check("http://app.example.com/").is_none(), "plain http from an https portal");
     }
 
     #[test]

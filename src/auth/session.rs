@@ -81,8 +81,6 @@ impl SignInSession {
     }
 
     fn set<T: Serialize>(&self, key: &str, value: T) -> anyhow::Result<()> {
-        self.0
-            .insert(key, value)
-            .map_err(|e| anyhow::anyhow!("writing the session: {e}"))
+        self.0.insert(key, value).map_err(|e| anyhow::anyhow!("writing the session: {e}"))
     }
 }

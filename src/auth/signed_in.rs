@@ -27,13 +27,9 @@ impl FromRequest for SignedInUser {
             let state = req
                 .app_data::<web::Data<AppState>>()
                 .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))?;
-            let user_id = SignInSession::from_request(&req)
-                .user_id()
-                .ok_or(AppError::from(Problem::SignInRequired))?;
-            match users::find_by_id(&state.db, user_id)
-                .await
-                .map_err(AppError::from)?
-            {
+            let user_id =
+                SignInSession::from_request(&req).user_id().ok_or(AppError::from(Problem::SignInRequired))?;
+            match users::find_by_id(&state.db, user_id).await.map_err(AppError::from)? {
                 Some(user) if !user.disabled => Ok(SignedInUser(user)),
                 _ => Err(AppError::from(Problem::SignInRequired).into()),
             }
@@ -61,7 +57,5 @@ pub async fn finish_sign_in(
 
 /// Where to go after sign-in: a still-valid `return_to`, else the account page.
 pub fn landing(state: &AppState, return_to: Option<&str>) -> String {
-    return_to
-        .and_then(|r| state.return_policy.check(r))
-        .unwrap_or_else(|| urls::ACCOUNT.to_owned())
+    return_to.and_then(|r| state.return_policy.check(r)).unwrap_or_else(|| urls::ACCOUNT.to_owned())
 }

@@ -9,6 +9,8 @@ use crate::audit::{Event, Requester};
 use crate::config::Settings;
 use crate::db::limits::{self, Limit};
 use crate::db::now;
+use crate::db::users::User;
+use crate::error::{AppError, Problem};
 use crate::startup::AppState;
 
 const MINUTE: i64 = 60;
@@ -50,11 +52,7 @@ impl Throttle {
     /// Wrong codes an account may have evaluated per rolling 24 h, whatever
     /// the session, code or IP: resending never resets it.
     pub fn code_failure_budget(&self, user_id: i64) -> Limit {
-        Limit {
-            bucket: format!("code-failure:user:{user_id}"),
-            max: self.failure_budget,
-            window_secs: DAY,
-        }
+        Limit { bucket: format!("code-failure:user:{user_id}"), max: self.failure_budget, window_secs: DAY }
     }
 
     /// Sending a code: per account (15 min and a day), per client IP, and overall.
@@ -70,11 +68,7 @@ impl Throttle {
                 max: self.sends_per_day,
                 window_secs: DAY,
             },
-            Limit {
-                bucket: "code-send:all".into(),
-                max: self.sends_per_hour,
-                window_secs: HOUR,
-            },
+            Limit { bucket: "code-send:all".into(), max: self.sends_per_hour, window_secs: HOUR },
         ];
         if let Some(ip) = ip {
             limits.push(Limit {
@@ -88,11 +82,7 @@ impl Throttle {
 
     /// Starting a sign-in (every password POST) per client IP.
     pub fn sign_in_starts(&self, ip: IpAddr) -> Limit {
-        Limit {
-            bucket: format!("sign-in:ip:{ip}"),
-            max: self.sign_ins_per_ip_per_hour,
-            window_secs: HOUR,
-        }
+        Limit { bucket: format!("sign-in:ip:{ip}"), max: self.sign_ins_per_ip_per_hour, window_secs: HOUR }
     }
 
     /// The account bucket is keyed by the address typed, so unknown accounts
@@ -163,9 +153,7 @@ pub async fn password_failed(state: &AppState, requester: &Requester, email: &st
         limits::record_password_failure(&state.db, &bucket, now, |n| throttle.account_delay(n)).await?;
     if account.failures == throttle.max_consecutive_failures {
         tracing::warn!("an address reached the maximum of consecutive password failures");
-        requester
-            .record(state, None, Some(email), Event::Lockout, "password")
-            .await;
+        requester.record(state, None, Some(email), Event::Lockout, "password").await;
     }
     if let Some(ip) = requester.ip {
         let bucket = Throttle::password_ip_bucket(ip);
@@ -181,15 +169,22 @@ pub async fn password_succeeded(state: &AppState, email: &str) -> anyhow::Result
     Ok(())
 }
 
-/// Whether a code may be sent to `user_id` now: per account, per IP, overall.
-/// The slots taken can be handed back with `limits::refund` if no code goes out after all.
+/// Takes the send slots for a code to `user`, or refuses with the 429
+/// problem (and an audit row). The slots can be handed back with
+/// `limits::refund` if no code goes out after all.
 pub async fn admit_code_send(
     state: &AppState,
     requester: &Requester,
-    user_id: i64,
-) -> anyhow::Result<Result<limits::Taken, i64>> {
-    let limits = state.throttle.code_sends(user_id, requester.ip);
-    Ok(limits::take(&state.db, now(), &limits).await?)
+    user: &User,
+) -> Result<limits::Taken, AppError> {
+    let limits = state.throttle.code_sends(user.id, requester.ip);
+    match limits::take(&state.db, now(), &limits).await? {
+        Ok(taken) => Ok(taken),
+        Err(retry_after_secs) => {
+            requester.record(state, Some(user.id), Some(&user.email), Event::CodeSent, "refused").await;
+            Err(Problem::TooManyCodesSent { retry_after_secs }.into())
+        }
+    }
 }
 
 /// Lets an address sign in again after the hard stop (`gatehouse user unlock`).
@@ -210,10 +205,7 @@ mod tests {
     fn delays_start_after_the_free_failures_and_double_to_an_hour() {
         let t = throttle();
         let delays: Vec<i64> = (1..=14).map(|n| t.account_delay(n)).collect();
-        assert_eq!(
-            delays,
-            [0, 0, 0, 0, 0, 30, 60, 120, 240, 480, 960, 1920, 3600, 3600]
-        );
+        assert_eq!(delays, [0, 0, 0, 0, 0, 30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
     }
 
     #[test]

@@ -13,11 +13,7 @@ use crate::config::Settings;
 use crate::db::Db;
 
 #[derive(Parser)]
-#[command(
-    name = "gatehouse",
-    version,
-    about = "A login portal: password, then a one-time code by email"
-)]
+#[command(name = "gatehouse", version, about = "A login portal: password, then a one-time code by email")]
 pub struct Cli {
     /// A TOML configuration file; GATEHOUSE_* environment variables override it.
     #[arg(long, global = true, value_name = "FILE")]

@@ -16,11 +16,7 @@ pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
     if demo && settings.smtp_url.is_some() {
         bail!("--demo is refused when `smtp_url` is set: the demo prints codes to the console");
     }
-    let demo_password = if demo {
-        demo_account(&open_db(&settings).await?, &settings).await?
-    } else {
-        None
-    };
+    let demo_password = if demo { demo_account(&open_db(&settings).await?, &settings).await? } else { None };
     let public_url = settings.public_url.clone();
     let console_mail = settings.smtp_url.is_none();
     let app = Application::build(settings).await?;
@@ -48,9 +44,7 @@ async fn demo_account(db: &Db, settings: &Settings) -> anyhow::Result<Option<Str
         return Ok(None);
     }
     let password = random_token()[..16].to_owned();
-    let hash = PasswordHasher::new(settings)?
-        .hash(&Password::new_secret(password.clone())?)
-        .await?;
+    let hash = PasswordHasher::new(settings)?.hash(&Password::new_secret(password.clone())?).await?;
     if exists {
         users::set_password_hash(db, &email, &hash).await?;
     } else {

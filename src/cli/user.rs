@@ -40,10 +40,7 @@ pub enum UserCommand {
 
 pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Add {
-            email,
-            password_stdin,
-        } => {
+        UserCommand::Add { email, password_stdin } => {
             let email = EmailAddress::parse(&email)?;
             let password = read_password(password_stdin)?;
             let db = open_db(settings).await?;
@@ -70,10 +67,7 @@ pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()
             users::set_disabled(&open_db(settings).await?, &email, false).await?;
             println!("enabled {email}");
         }
-        UserCommand::SetPassword {
-            email,
-            password_stdin,
-        } => {
+        UserCommand::SetPassword { email, password_stdin } => {
             let email = EmailAddress::parse(&email)?;
             let password = read_password(password_stdin)?;
             let db = open_db(settings).await?;
@@ -108,10 +102,7 @@ async fn end_sessions(db: &crate::db::Db, email: &EmailAddress) -> anyhow::Resul
 fn read_password(from_stdin: bool) -> anyhow::Result<Password> {
     let raw = if from_stdin {
         let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("reading the password from stdin")?;
+        std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
         let trimmed = line.strip_suffix('\n').unwrap_or(&line);
         trimmed.strip_suffix('\r').unwrap_or(trimmed).to_owned()
     } else {

@@ -155,11 +155,8 @@ pub async fn consume_link(
     now: i64,
     max_attempts: i32,
 ) -> Result<Option<i64>, sqlx::Error> {
-    let sql = concat!(
-        "UPDATE challenges SET used_at = $2 WHERE link_hash = $1 AND ",
-        live!(),
-        " RETURNING id"
-    );
+    let sql =
+        concat!("UPDATE challenges SET used_at = $2 WHERE link_hash = $1 AND ", live!(), " RETURNING id");
     with_pool!(db, pool => sqlx::query_scalar(sql).bind(link_hash).bind(now).bind(max_attempts).fetch_optional(pool).await)
 }
 

@@ -126,10 +126,7 @@ pub async fn record_password_failure(
     let locked_until = now + delay(failures);
     let sql = "UPDATE password_failures SET locked_until = $2 WHERE bucket = $1 AND locked_until < $2";
     with_pool!(db, pool => sqlx::query(sql).bind(bucket).bind(locked_until).execute(pool).await.map(|_| ()))?;
-    Ok(Failures {
-        failures,
-        locked_until,
-    })
+    Ok(Failures { failures, locked_until })
 }
 
 /// A correct password ends the run of failures.

@@ -28,11 +28,7 @@ type State = HashMap<String, String>;
 
 impl DbSessionStore {
     pub fn new(db: Db, idle_secs: u64, absolute_secs: u64) -> Self {
-        Self {
-            db,
-            idle_secs: idle_secs as i64,
-            absolute_secs: absolute_secs as i64,
-        }
+        Self { db, idle_secs: idle_secs as i64, absolute_secs: absolute_secs as i64 }
     }
 
     fn expiry(&self, born: i64, now: i64) -> i64 {

@@ -24,10 +24,7 @@ pub enum UserError {
 
 macro_rules! select_users {
     ($tail:literal) => {
-        concat!(
-            "SELECT id, email, password_hash, disabled, created_at FROM users ",
-            $tail
-        )
+        concat!("SELECT id, email, password_hash, disabled, created_at FROM users ", $tail)
     };
 }
 
@@ -93,9 +90,5 @@ pub async fn update_hash_by_id(db: &Db, id: i64, hash: &str) -> Result<(), sqlx:
 }
 
 fn one_row(affected: u64, email: &EmailAddress) -> Result<(), UserError> {
-    if affected == 0 {
-        Err(UserError::Unknown(email.to_string()))
-    } else {
-        Ok(())
-    }
+    if affected == 0 { Err(UserError::Unknown(email.to_string())) } else { Ok(()) }
 }

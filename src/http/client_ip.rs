@@ -29,8 +29,7 @@ impl Cidr {
 
 /// True when the socket peer is one of the trusted proxies.
 pub fn is_trusted_peer(req: &HttpRequest, trusted: &[Cidr]) -> bool {
-    req.peer_addr()
-        .is_some_and(|peer| trusted.iter().any(|c| c.contains(&peer.ip())))
+    req.peer_addr().is_some_and(|peer| trusted.iter().any(|c| c.contains(&peer.ip())))
 }
 
 pub fn client_ip(req: &HttpRequest, trusted: &[Cidr]) -> Option<IpAddr> {
@@ -79,10 +78,7 @@ mod tests {
     #[test]
     fn a_trusted_proxy_passes_on_the_client() {
         let trusted = [Cidr::parse("10.0.0.0/8").unwrap()];
-        let ip = client_ip(
-            &request("10.0.0.2", Some("6.6.6.6, 198.51.100.7, 10.0.0.3")),
-            &trusted,
-        );
+        let ip = client_ip(&request("10.0.0.2", Some("6.6.6.6, 198.51.100.7, 10.0.0.3")), &trusted);
         assert_eq!(ip, Some("198.51.100.7".parse().unwrap()));
     }
 }

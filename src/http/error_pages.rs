@@ -46,23 +46,15 @@ pub async fn render_errors(
         }
         (None, Ok(page)) => {
             let reference = crate::auth::code::random_token()[..10].to_owned();
-            let cause = original
-                .error()
-                .map(|e| format!("{e:#}"))
-                .unwrap_or_else(|| status.to_string());
+            let cause = original.error().map(|e| format!("{e:#}")).unwrap_or_else(|| status.to_string());
             tracing::error!(reference, path = req.path(), error = cause, "request failed");
-            render(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &ErrorPage::internal(page, reference),
-            )
+            render(StatusCode::INTERNAL_SERVER_ERROR, &ErrorPage::internal(page, reference))
         }
         (_, Err(e)) => Err(e),
     };
     let mut response = rendered.unwrap_or_else(|e| {
         tracing::error!(error = %e, "rendering an error page failed");
-        HttpResponse::InternalServerError()
-            .content_type("text/plain")
-            .body("Internal error")
+        HttpResponse::InternalServerError().content_type("text/plain").body("Internal error")
     });
     // Keep what the handler meant to say besides the body: Location, Retry-After, cookies.
     for (name, value) in original.headers() {

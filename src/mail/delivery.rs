@@ -25,13 +25,7 @@ pub fn send_code(state: &AppState, to: EmailAddress, issued: &Issued) -> anyhow:
     }
     .letter()?;
     let ttl = state.challenges.ttl_secs;
-    spawn_code_delivery(
-        state.db.clone(),
-        state.mailer.clone(),
-        issued.challenge_id,
-        ttl,
-        letter,
-    );
+    spawn_code_delivery(state.db.clone(), state.mailer.clone(), issued.challenge_id, ttl, letter);
     Ok(())
 }
 

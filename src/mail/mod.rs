@@ -21,8 +21,7 @@ pub fn parse_mailbox(raw: &str) -> Result<Mailbox, String> {
     if raw.chars().any(char::is_control) {
         return Err("must not contain line breaks".into());
     }
-    raw.parse::<Mailbox>()
-        .map_err(|e| format!("is not a mail address: {e}"))
+    raw.parse::<Mailbox>().map_err(|e| format!("is not a mail address: {e}"))
 }
 
 /// One mail to one person, before it is encoded.
@@ -60,11 +59,7 @@ impl Mailer {
         };
         let from = parse_mailbox(&settings.mail_from)
             .map_err(|e| anyhow::anyhow!("invalid configuration: `mail_from` {e}"))?;
-        Ok(Self {
-            transport,
-            from,
-            timeout,
-        })
+        Ok(Self { transport, from, timeout })
     }
 
     /// Hands the letter to the transport; an SMTP server that is slow or
@@ -95,10 +90,7 @@ impl Mailer {
                 HeaderName::new_from_ascii_str("Auto-Submitted"),
                 "auto-generated".into(),
             ))
-            .multipart(MultiPart::alternative_plain_html(
-                letter.text.clone(),
-                letter.html.clone(),
-            ))
+            .multipart(MultiPart::alternative_plain_html(letter.text.clone(), letter.html.clone()))
             .context("encoding a mail")
     }
 }
@@ -119,9 +111,7 @@ pub fn plain_text_as_html(text: &str) -> String {
 }
 
 async fn print_and_save(dir: &Path, letter: &Letter, message: &Message) -> anyhow::Result<()> {
-    tokio::fs::create_dir_all(dir)
-        .await
-        .with_context(|| format!("creating {}", dir.display()))?;
+    tokio::fs::create_dir_all(dir).await.with_context(|| format!("creating {}", dir.display()))?;
     let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();
     let path = dir.join(format!("{stamp}.eml"));
     tokio::fs::write(&path, message.formatted())

@@ -24,10 +24,7 @@ pub fn budget_spent(state: &AppState, to: EmailAddress) -> anyhow::Result<Letter
     .render()?;
     Ok(Letter {
         to,
-        subject: format!(
-            "Someone is trying to sign in to your {} account",
-            state.settings.site_name
-        ),
+        subject: format!("Someone is trying to sign in to your {} account", state.settings.site_name),
         html: super::plain_text_as_html(&text),
         text,
     })

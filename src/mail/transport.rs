@@ -19,15 +19,8 @@ pub struct SmtpSettings {
 impl SmtpSettings {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let url = Url::parse(raw).map_err(|e| format!("is not a URL: {e}"))?;
-        let host = url
-            .host_str()
-            .filter(|h| !h.is_empty())
-            .ok_or("needs a host")?
-            .to_owned();
-        let tls = url
-            .query_pairs()
-            .find(|(k, _)| k == "tls")
-            .map(|(_, v)| v.into_owned());
+        let host = url.host_str().filter(|h| !h.is_empty()).ok_or("needs a host")?.to_owned();
+        let tls = url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
         let plain = match (url.scheme(), tls.as_deref()) {
             ("smtps", None) => false,
             ("smtp", Some("required")) => false,
@@ -47,11 +40,7 @@ impl SmtpSettings {
         if plain {
             lettre_url.set_query(None);
         }
-        Ok(Self {
-            lettre_url: lettre_url.to_string(),
-            plain,
-            host,
-        })
+        Ok(Self { lettre_url: lettre_url.to_string(), plain, host })
     }
 
     pub fn transport(&self, timeout: Duration) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
@@ -73,11 +62,7 @@ mod tests {
     #[test]
     fn tls_forms_are_accepted() {
         assert!(!SmtpSettings::parse("smtps://u:p@mail.example.com").unwrap().plain);
-        assert!(
-            !SmtpSettings::parse("smtp://mail.example.com:587?tls=required")
-                .unwrap()
-                .plain
-        );
+        assert!(!SmtpSettings::parse("smtp://mail.example.com:587?tls=required").unwrap().plain);
     }
 
     #[test]
@@ -85,10 +70,6 @@ mod tests {
         assert!(SmtpSettings::parse("smtp://127.0.0.1:2525").unwrap().plain);
         assert!(SmtpSettings::parse("smtp://mail.example.com").is_err());
         assert!(SmtpSettings::parse("smtp://mail.example.com?tls=opportunistic").is_err());
-        assert!(
-            SmtpSettings::parse("smtp://mail.example.com?tls=none")
-                .unwrap()
-                .plain
-        );
+        assert!(SmtpSettings::parse("smtp://mail.example.com?tls=none").unwrap().plain);
     }
 }

@@ -34,21 +34,12 @@ impl ErrorPage {
     /// (then a new code can be offered).
     pub fn for_problem(page: PageContext, problem: Problem, pending: bool) -> Self {
         use crate::urls::{CODE, LOGIN, RESEND};
-        let again = Action::Link {
-            url: LOGIN,
-            label: "Sign in again",
-        };
+        let again = Action::Link { url: LOGIN, label: "Sign in again" };
         let new_code = || {
             if pending {
-                Action::Post {
-                    url: RESEND,
-                    label: "Send a new code",
-                }
+                Action::Post { url: RESEND, label: "Send a new code" }
             } else {
-                Action::Link {
-                    url: LOGIN,
-                    label: "Sign in again",
-                }
+                Action::Link { url: LOGIN, label: "Sign in again" }
             }
         };
         let (title, message, actions): (&str, String, Vec<Action>) = match problem {
@@ -118,13 +109,7 @@ impl ErrorPage {
                 vec![Action::Link { url: CODE, label: "Back to the code" }],
             ),
         };
-        Self {
-            page,
-            title,
-            message,
-            actions,
-            reference: None,
-        }
+        Self { page, title, message, actions, reference: None }
     }
 
     pub fn internal(page: PageContext, reference: String) -> Self {
@@ -132,10 +117,7 @@ impl ErrorPage {
             page,
             title: "Something went wrong on our side",
             message: "Your request could not be completed. Please try again in a moment.".into(),
-            actions: vec![Action::Link {
-                url: crate::urls::LOGIN,
-                label: "Back to sign-in",
-            }],
+            actions: vec![Action::Link { url: crate::urls::LOGIN, label: "Back to sign-in" }],
             reference: Some(reference),
         }
     }
@@ -145,11 +127,7 @@ impl ErrorPage {
 pub fn in_words(secs: i64) -> String {
     let secs = secs.max(1);
     let plural = |n: i64, unit: &str| {
-        if n == 1 {
-            format!("1 {unit}")
-        } else {
-            format!("{n} {unit}s")
-        }
+        if n == 1 { format!("1 {unit}") } else { format!("{n} {unit}s") }
     };
     if secs < 60 {
         plural(secs, "second")

@@ -42,9 +42,7 @@ impl PageContext {
 
 /// Renders `page` with `status`; every page goes out through here.
 pub fn render(status: StatusCode, page: &impl PageTemplate) -> Result<HttpResponse, AppError> {
-    let body = page
-        .render()
-        .map_err(|e| anyhow::anyhow!("rendering a page: {e}"))?;
+    let body = page.render().map_err(|e| anyhow::anyhow!("rendering a page: {e}"))?;
     let mut response = HttpResponse::build(status);
     response.content_type("text/html; charset=utf-8");
     if let Some(cookie) = page.context().new_csrf_cookie.clone() {

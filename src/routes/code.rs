@@ -63,30 +63,14 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
     let pending = session.pending().ok_or(Problem::SignInExpired)?;
     let Some(code) = OneTimeCode::parse(&form.0.code, state.settings.otp_length) else {
         // Not the shape of a code: nothing is compared, so nothing is counted.
-        let message = format!(
-            "Enter the {}-digit code from the email.",
-            state.settings.otp_length
-        );
+        let message = format!("Enter the {}-digit code from the email.", state.settings.otp_length);
         return code_page(&req, &state, pending, StatusCode::UNAUTHORIZED, Some(message)).await;
     };
-    let check = state
-        .challenges
-        .check_code(&state.db, pending.challenge_id, Purpose::Login, &code)
-        .await?;
+    let check = state.challenges.check_code(&state.db, pending.challenge_id, Purpose::Login, &code).await?;
     let requester = Requester::of(&req, &state);
-    requester
-        .record(
-            &state,
-            Some(pending.user_id),
-            None,
-            Event::Code,
-            check.verdict.as_str(),
-        )
-        .await;
+    requester.record(&state, Some(pending.user_id), None, Event::Code, check.verdict.as_str()).await;
     if check.budget_just_spent {
-        requester
-            .record(&state, Some(pending.user_id), None, Event::Lockout, "code_budget")
-            .await;
+        requester.record(&state, Some(pending.user_id), None, Event::Lockout, "code_budget").await;
         notify_budget_spent(&state, check.user_id).await;
     }
     match check.verdict {
@@ -131,53 +115,19 @@ async fn notify_budget_spent(state: &AppState, user_id: i64) {
 pub async fn resend(req: HttpRequest, state: web::Data<AppState>, _form: CsrfForm<CsrfOnly>) -> PageResult {
     let session = SignInSession::from_request(&req);
     let pending = session.pending().ok_or(Problem::SignInExpired)?;
-    let user = users::find_by_id(&state.db, pending.user_id)
-        .await?
-        .ok_or(Problem::SignInExpired)?;
+    let user = users::find_by_id(&state.db, pending.user_id).await?.ok_or(Problem::SignInExpired)?;
     let requester = Requester::of(&req, &state);
-    let slots = match throttle::admit_code_send(&state, &requester, user.id).await? {
-        Ok(slots) => slots,
-        Err(retry_after_secs) => {
-            requester
-                .record(
-                    &state,
-                    Some(user.id),
-                    Some(&user.email),
-                    Event::CodeSent,
-                    "refused",
-                )
-                .await;
-            return Err(Problem::TooManyCodesSent { retry_after_secs }.into());
-        }
-    };
+    let slots = throttle::admit_code_send(&state, &requester, &user).await?;
     match state.challenges.resend(&state.db, pending.challenge_id).await? {
         Resend::Sent(issued) => {
-            session.begin_pending(Pending {
-                challenge_id: issued.challenge_id,
-                ..pending
-            })?;
-            send_code(
-                &state,
-                EmailAddress::parse(&user.email).map_err(anyhow::Error::from)?,
-                &issued,
-            )?;
-            requester
-                .record(
-                    &state,
-                    Some(user.id),
-                    Some(&user.email),
-                    Event::CodeSent,
-                    "replaced",
-                )
-                .await;
+            session.begin_pending(Pending { challenge_id: issued.challenge_id, ..pending })?;
+            send_code(&state, EmailAddress::parse(&user.email).map_err(anyhow::Error::from)?, &issued)?;
+            requester.record(&state, Some(user.id), Some(&user.email), Event::CodeSent, "replaced").await;
             Ok(see_other(urls::CODE))
         }
         Resend::Cooldown(secs) => {
             limits::refund(&state.db, slots).await?;
-            Err(Problem::ResendTooSoon {
-                retry_after_secs: secs,
-            }
-            .into())
+            Err(Problem::ResendTooSoon { retry_after_secs: secs }.into())
         }
         Resend::Gone => {
             limits::refund(&state.db, slots).await?;
@@ -193,24 +143,16 @@ async fn code_page(
     status: StatusCode,
     error: Option<String>,
 ) -> PageResult {
-    let challenge = challenges::find(&state.db, pending.challenge_id)
-        .await?
-        .ok_or(Problem::SignInExpired)?;
-    let user = users::find_by_id(&state.db, pending.user_id)
-        .await?
-        .ok_or(Problem::SignInExpired)?;
-    let masked_email = EmailAddress::parse(&user.email)
-        .map(|e| e.masked())
-        .unwrap_or_default();
+    let challenge = challenges::find(&state.db, pending.challenge_id).await?.ok_or(Problem::SignInExpired)?;
+    let user = users::find_by_id(&state.db, pending.user_id).await?.ok_or(Problem::SignInExpired)?;
+    let masked_email = EmailAddress::parse(&user.email).map(|e| e.masked()).unwrap_or_default();
     let mail_status = match challenge.mail_status.as_str() {
         "sent" => MailStatus::Sent,
         "failed" => MailStatus::Failed,
         _ => MailStatus::Sending,
     };
-    let sent_at = challenge
-        .mail_sent_at
-        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
-        .map(|t| {
+    let sent_at =
+        challenge.mail_sent_at.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()).map(|t| {
             let format = time::macros::format_description!("[hour]:[minute]");
             t.format(&format).unwrap_or_default()
         });

@@ -38,31 +38,21 @@ pub async fn verify(
     }
     let wants_redirect = query.redirect.as_deref().is_some_and(|v| v == "1" || v == "true");
     if wants_redirect && accepts_html(&req) && is_trusted_peer(&req, &state.trusted_proxies) {
-        return HttpResponse::Found()
-            .insert_header((LOCATION, sign_in_url(&req, &state)))
-            .finish();
+        return HttpResponse::Found().insert_header((LOCATION, sign_in_url(&req, &state))).finish();
     }
-    HttpResponse::Unauthorized()
-        .content_type("text/plain")
-        .body("unauthorized")
+    HttpResponse::Unauthorized().content_type("text/plain").body("unauthorized")
 }
 
 /// `PUBLIC_URL/login?return_to=<original URL>`, the original URL rebuilt
 /// from `X-Forwarded-Proto/Host/Uri` and dropped unless its host is allowed.
 fn sign_in_url(req: &HttpRequest, state: &AppState) -> String {
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let original = match (
-        header("x-forwarded-proto"),
-        header("x-forwarded-host"),
-        header("x-forwarded-uri"),
-    ) {
+    let original = match (header("x-forwarded-proto"), header("x-forwarded-host"), header("x-forwarded-uri"))
+    {
         (Some(proto), Some(host), Some(uri)) => Some(format!("{proto}://{host}{uri}")),
         _ => None,
     };
-    let mut login = state
-        .public_origin
-        .join(urls::LOGIN)
-        .expect("a path joins onto an origin");
+    let mut login = state.public_origin.join(urls::LOGIN).expect("a path joins onto an origin");
     if let Some(target) = original.and_then(|o| state.return_policy.check(&o)) {
         login.query_pairs_mut().append_pair("return_to", &target);
     }
@@ -70,8 +60,5 @@ fn sign_in_url(req: &HttpRequest, state: &AppState) -> String {
 }
 
 fn accepts_html(req: &HttpRequest) -> bool {
-    req.headers()
-        .get(ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("text/html"))
+    req.headers().get(ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|v| v.contains("text/html"))
 }

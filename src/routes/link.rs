@@ -39,19 +39,11 @@ pub async fn continue_page(
     state: web::Data<AppState>,
     query: web::Query<LinkQuery>,
 ) -> PageResult {
-    let token = query
-        .into_inner()
-        .token
-        .filter(|t| looks_like_token(t))
-        .ok_or(Problem::LinkUnknown)?;
+    let token = query.into_inner().token.filter(|t| looks_like_token(t)).ok_or(Problem::LinkUnknown)?;
     match state.challenges.peek_link(&state.db, &token).await? {
-        Verdict::Accepted { .. } => render(
-            StatusCode::OK,
-            &LinkPage {
-                page: PageContext::new(&req, &state),
-                token,
-            },
-        ),
+        Verdict::Accepted { .. } => {
+            render(StatusCode::OK, &LinkPage { page: PageContext::new(&req, &state), token })
+        }
         verdict => Err(refusal(verdict).into()),
     }
 }
@@ -66,9 +58,7 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
         Verdict::Accepted { user_id, .. } => Some(*user_id),
         _ => None,
     };
-    Requester::of(&req, &state)
-        .record(&state, user_id, None, Event::Link, verdict.as_str())
-        .await;
+    Requester::of(&req, &state).record(&state, user_id, None, Event::Link, verdict.as_str()).await;
     match verdict {
         Verdict::Accepted { user_id, return_to } => {
             let session = SignInSession::from_request(&req);
@@ -91,8 +81,5 @@ fn refusal(verdict: Verdict) -> Problem {
 
 /// Tokens are 43 URL-safe base64 characters; anything else is not worth a lookup.
 fn looks_like_token(token: &str) -> bool {
-    token.len() == 43
-        && token
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

@@ -16,8 +16,8 @@ use crate::auth::password::{Password, Verified};
 use crate::auth::session::{Pending, SignInSession};
 use crate::auth::signed_in::landing;
 use crate::auth::throttle;
-use crate::db::users;
-use crate::error::{PageResult, Problem};
+use crate::db::users::{self, User};
+use crate::error::{AppError, PageResult, Problem};
 use crate::mail::delivery::send_code;
 use crate::pages::{PageContext, page_template, render};
 use crate::startup::AppState;
@@ -59,10 +59,7 @@ pub fn expired_notice_cookie() -> Cookie<'static> {
 }
 
 pub async fn form(req: HttpRequest, state: web::Data<AppState>, query: web::Query<LoginQuery>) -> PageResult {
-    let return_to = query
-        .into_inner()
-        .return_to
-        .and_then(|r| state.return_policy.check(&r));
+    let return_to = query.into_inner().return_to.and_then(|r| state.return_policy.check(&r));
     if SignInSession::from_request(&req).user_id().is_some() {
         return Ok(see_other(&landing(&state, return_to.as_deref())));
     }
@@ -71,15 +68,8 @@ pub async fn form(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
     if had_notice {
         page.notice = Some("Your sign-in expired or was ended. Please sign in again.");
     }
-    let mut response = render(
-        StatusCode::OK,
-        &LoginPage {
-            page,
-            email: String::new(),
-            return_to,
-            error: None,
-        },
-    )?;
+    let mut response =
+        render(StatusCode::OK, &LoginPage { page, email: String::new(), return_to, error: None })?;
     if had_notice {
         let mut gone = expired_notice_cookie();
         gone.make_removal();
@@ -89,101 +79,64 @@ pub async fn form(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
 }
 
 pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm<LoginForm>) -> PageResult {
-    let LoginForm {
-        email,
-        password,
-        return_to,
-    } = form.0;
+    let LoginForm { email, password, return_to } = form.0;
     let return_to = return_to.and_then(|r| state.return_policy.check(&r));
     let refuse = |status, message| {
         let page = PageContext::new(&req, &state);
         let email = email.chars().take(254).collect();
-        render(
-            status,
-            &LoginPage {
-                page,
-                email,
-                return_to: return_to.clone(),
-                error: Some(message),
-            },
-        )
+        render(status, &LoginPage { page, email, return_to: return_to.clone(), error: Some(message) })
     };
     let Ok(password) = Password::for_sign_in(password) else {
-        return refuse(
-            StatusCode::BAD_REQUEST,
-            "Passwords are at most 128 characters long.",
-        );
+        return refuse(StatusCode::BAD_REQUEST, "Passwords are at most 128 characters long.");
     };
     let requester = Requester::of(&req, &state);
-    let address = EmailAddress::parse(&email).ok();
+    let Some(user) = check_password(&state, &requester, &email, &password).await? else {
+        return refuse(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS);
+    };
+    throttle::admit_code_send(&state, &requester, &user).await?;
+    let issued = state.challenges.issue(&state.db, user.id, Purpose::Login, return_to.as_deref()).await?;
+    SignInSession::from_request(&req)
+        .begin_pending(Pending { user_id: user.id, challenge_id: issued.challenge_id })?;
+    let to = EmailAddress::parse(&user.email).map_err(anyhow::Error::from)?;
+    send_code(&state, to, &issued)?;
+    requester.record(&state, Some(user.id), Some(&user.email), Event::CodeSent, "ok").await;
+    Ok(see_other(urls::CODE))
+}
+
+/// The password step proper: throttles, then one argon2 verification
+/// (against a dummy hash when there is no account), then the bookkeeping of
+/// the outcome. `None` for every kind of failure alike.
+async fn check_password(
+    state: &AppState,
+    requester: &Requester,
+    email: &str,
+    password: &Password,
+) -> Result<Option<User>, AppError> {
+    let address = EmailAddress::parse(email).ok();
     let typed = address.as_ref().map(EmailAddress::as_str);
-    if let Err(retry_after_secs) = throttle::admit_password_attempt(&state, &requester, &email).await? {
-        requester
-            .record(&state, None, typed, Event::Password, "throttled")
-            .await;
+    if let Err(retry_after_secs) = throttle::admit_password_attempt(state, requester, email).await? {
+        requester.record(state, None, typed, Event::Password, "throttled").await;
         return Err(Problem::TooManyAttempts { retry_after_secs }.into());
     }
     let user = match &address {
         Some(address) => users::find_by_email(&state.db, address).await?,
         None => None,
     };
-    // Always one argon2 verification: against the account's hash, or a dummy.
-    let verified = state
-        .hasher
-        .verify(&password, user.as_ref().map(|u| u.password_hash.as_str()))
-        .await?;
-    let user = match (user, verified) {
-        (Some(user), Verified::Yes | Verified::YesRehashed(_)) if user.disabled => {
-            requester
-                .record(&state, Some(user.id), typed, Event::Password, "disabled")
-                .await;
-            None
-        }
+    let verified = state.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let user_id = user.as_ref().map(|u| u.id);
+    let (user, result) = match (user, verified) {
+        (Some(user), Verified::Yes | Verified::YesRehashed(_)) if user.disabled => (None, "disabled"),
         (Some(user), Verified::YesRehashed(new_hash)) => {
             users::update_hash_by_id(&state.db, user.id, &new_hash).await?;
-            Some(user)
+            (Some(user), "ok")
         }
-        (Some(user), Verified::Yes) => Some(user),
-        (user, _) => {
-            requester
-                .record(&state, user.map(|u| u.id), typed, Event::Password, "failed")
-                .await;
-            None
-        }
+        (Some(user), Verified::Yes) => (Some(user), "ok"),
+        (_, _) => (None, "failed"),
     };
-    let Some(user) = user else {
-        throttle::password_failed(&state, &requester, &email).await?;
-        return refuse(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS);
-    };
-    throttle::password_succeeded(&state, &email).await?;
-    requester
-        .record(&state, Some(user.id), Some(&user.email), Event::Password, "ok")
-        .await;
-
-    if let Err(retry_after_secs) = throttle::admit_code_send(&state, &requester, user.id).await? {
-        requester
-            .record(
-                &state,
-                Some(user.id),
-                Some(&user.email),
-                Event::CodeSent,
-                "refused",
-            )
-            .await;
-        return Err(Problem::TooManyCodesSent { retry_after_secs }.into());
+    requester.record(state, user_id, typed, Event::Password, result).await;
+    match &user {
+        Some(_) => throttle::password_succeeded(state, email).await?,
+        None => throttle::password_failed(state, requester, email).await?,
     }
-    let issued = state
-        .challenges
-        .issue(&state.db, user.id, Purpose::Login, return_to.as_deref())
-        .await?;
-    SignInSession::from_request(&req).begin_pending(Pending {
-        user_id: user.id,
-        challenge_id: issued.challenge_id,
-    })?;
-    let to = EmailAddress::parse(&user.email).map_err(anyhow::Error::from)?;
-    send_code(&state, to, &issued)?;
-    requester
-        .record(&state, Some(user.id), Some(&user.email), Event::CodeSent, "ok")
-        .await;
-    Ok(see_other(urls::CODE))
+    Ok(user)
 }

@@ -16,9 +16,7 @@ pub async fn submit(
     _form: CsrfForm<CsrfOnly>,
 ) -> HttpResponse {
     let user_id = session.user_id().or(session.pending().map(|p| p.user_id));
-    Requester::of(&req, &state)
-        .record(&state, user_id, None, Event::Logout, "ok")
-        .await;
+    Requester::of(&req, &state).record(&state, user_id, None, Event::Logout, "ok").await;
     session.end();
     see_other(urls::LOGIN)
 }

@@ -33,9 +33,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 
 /// `303 See Other` to `location`: the answer to every successful POST.
 pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((LOCATION, location))
-        .finish()
+    HttpResponse::SeeOther().insert_header((LOCATION, location)).finish()
 }
 
 /// A form with nothing but its CSRF token (logout, resend).
