@@ -42,9 +42,7 @@ async fn main() -> anyhow::Result<()> {
     };
     let db = Db::connect(&settings.database_url).await?;
     db.migrate().await?;
-    let hash = PasswordHasher::new(&settings)?
-        .hash(&Password::new_secret(PASSWORD.into())?)
-        .await?;
+    let hash = PasswordHasher::new(&settings)?.hash(&Password::new_secret(PASSWORD.into())?).await?;
     users::insert(&db, &EmailAddress::parse("bench@example.com")?, &hash).await?;
     let app = Application::build_with_listener(settings, listener).await?;
     tokio::spawn(app.run_until_stopped());
@@ -56,9 +54,9 @@ async fn main() -> anyhow::Result<()> {
     let mut flood = Vec::new();
     for n in 0..FLOODERS {
         let (base, flooding, sent, refused) = (base.clone(), flooding.clone(), sent.clone(), refused.clone());
-        flood.push(tokio::spawn(async move {
-            flood_password_step(n, &base, &flooding, &sent, &refused).await
-        }));
+        flood.push(tokio::spawn(
+            async move { flood_password_step(n, &base, &flooding, &sent, &refused).await },
+        ));
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let loud_login = probe_login(&base).await?;
@@ -80,10 +78,7 @@ async fn main() -> anyhow::Result<()> {
 }
 
 fn client() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()?)
+    Ok(reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?)
 }
 
 fn csrf_of(page: &str) -> String {
@@ -110,10 +105,7 @@ async fn flood_password_step(
         ];
         let reply = client
             .post(format!("{base}/login"))
-            .header(
-                "X-Forwarded-For",
-                format!("10.{}.{}.{}", n, i / 250 % 250, i % 250),
-            )
+            .header("X-Forwarded-For", format!("10.{}.{}.{}", n, i / 250 % 250, i % 250))
             .form(&form)
             .send()
             .await?;
@@ -145,35 +137,18 @@ async fn probe_code(base: &str) -> anyhow::Result<Vec<Duration>> {
     while times.len() < PROBES {
         let client = client()?;
         let csrf = csrf_of(&client.get(format!("{base}/login")).send().await?.text().await?);
-        let form = [
-            ("email", "bench@example.com"),
-            ("password", PASSWORD),
-            ("csrf", &csrf),
-        ];
+        let form = [("email", "bench@example.com"), ("password", PASSWORD), ("csrf", &csrf)];
         // Under the flood the password step may be refused with 503: retry, as a person would.
         let mut status = 0;
         for _ in 0..100 {
-            status = client
-                .post(format!("{base}/login"))
-                .form(&form)
-                .send()
-                .await?
-                .status()
-                .as_u16();
+            status = client.post(format!("{base}/login")).form(&form).send().await?.status().as_u16();
             if status != 503 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         anyhow::ensure!(status == 303, "the password step answered {status}");
-        let csrf = csrf_of(
-            &client
-                .get(format!("{base}/login/code"))
-                .send()
-                .await?
-                .text()
-                .await?,
-        );
+        let csrf = csrf_of(&client.get(format!("{base}/login/code")).send().await?.text().await?);
         for _ in 0..9 {
             let started = Instant::now();
             let reply = client
