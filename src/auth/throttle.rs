@@ -110,62 +110,74 @@ impl Throttle {
     }
 
     fn delay(&self, failures: i32, free: i32) -> i64 {
+        // After `free` consecutive failures, each further attempt waits.
         let over = failures - free;
-        if over <= 0 {
+        if over < 0 {
             return 0;
         }
-        let doublings = (over - 1).min(20) as u32;
+        let doublings = over.min(20) as u32;
         (FIRST_DELAY_SECS << doublings).min(self.max_delay_secs)
     }
 }
 
-/// Whether a password attempt may be checked at all: sign-in starts per
-/// client IP, then the delays earned by earlier failures of this IP and of
-/// this address. `Err` holds the seconds to wait.
+/// An attempt admitted to the password check; until it is settled it counts
+/// as a failure of its address and IP.
+pub struct Admitted {
+    account_failures: i32,
+}
+
+/// Admits a password attempt, or says how many seconds to wait: sign-in
+/// starts per client IP, then one reserved attempt of the IP's and of the
+/// address's run of failures (with the delays those runs earned).
 pub async fn admit_password_attempt(
     state: &AppState,
     requester: &Requester,
     email: &str,
-) -> anyhow::Result<Result<(), i64>> {
-    let now = now();
-    if let Some(ip) = requester.ip
-        && let Err(retry) = limits::take(&state.db, now, &[state.throttle.sign_in_starts(ip)]).await?
-    {
-        return Ok(Err(retry));
-    }
-    let mut buckets = vec![Throttle::password_account_bucket(email)];
-    buckets.extend(requester.ip.map(Throttle::password_ip_bucket));
-    for bucket in buckets {
-        let failures = limits::password_failures(&state.db, &bucket).await?;
-        if failures.locked_until > now {
-            return Ok(Err(failures.locked_until - now));
-        }
-    }
-    Ok(Ok(()))
-}
-
-/// Counts a failed password against the address and the client IP.
-pub async fn password_failed(state: &AppState, requester: &Requester, email: &str) -> anyhow::Result<()> {
+) -> anyhow::Result<Result<Admitted, i64>> {
     let now = now();
     let throttle = &state.throttle;
+    if let Some(ip) = requester.ip {
+        if let Err(retry) = limits::take(&state.db, now, &[throttle.sign_in_starts(ip)]).await? {
+            return Ok(Err(retry));
+        }
+        let bucket = Throttle::password_ip_bucket(ip);
+        if let Err(retry) =
+            limits::reserve_password_attempt(&state.db, &bucket, now, |n| throttle.ip_delay(n)).await?
+        {
+            return Ok(Err(retry));
+        }
+    }
     let bucket = Throttle::password_account_bucket(email);
-    let account =
-        limits::record_password_failure(&state.db, &bucket, now, |n| throttle.account_delay(n)).await?;
-    if account.failures == throttle.max_consecutive_failures {
+    Ok(limits::reserve_password_attempt(&state.db, &bucket, now, |n| throttle.account_delay(n))
+        .await?
+        .map(|account_failures| Admitted { account_failures }))
+}
+
+/// The password was wrong: the reserved attempts stay counted.
+pub async fn password_failed(state: &AppState, requester: &Requester, email: &str, admitted: Admitted) {
+    if admitted.account_failures == state.throttle.max_consecutive_failures {
         tracing::warn!("an address reached the maximum of consecutive password failures");
         requester.record(state, None, Some(email), Event::Lockout, "password").await;
     }
+}
+
+/// A right password ends the address's run of failures, and its reserved
+/// attempt no longer counts against the IP. (The IP's run is not cleared:
+/// one account of your own must not reset a throttle on guessing others.)
+pub async fn password_succeeded(state: &AppState, requester: &Requester, email: &str) -> anyhow::Result<()> {
+    limits::clear_password_failures(&state.db, &Throttle::password_account_bucket(email)).await?;
     if let Some(ip) = requester.ip {
-        let bucket = Throttle::password_ip_bucket(ip);
-        limits::record_password_failure(&state.db, &bucket, now, |n| throttle.ip_delay(n)).await?;
+        limits::forgive_password_attempt(&state.db, &Throttle::password_ip_bucket(ip)).await?;
     }
     Ok(())
 }
 
-/// A right password ends the address's run of failures (not the IP's: one
-/// account of your own must not reset a throttle on guessing others).
-pub async fn password_succeeded(state: &AppState, email: &str) -> anyhow::Result<()> {
-    limits::clear_password_failures(&state.db, &Throttle::password_account_bucket(email)).await?;
+/// The password could not be checked at all: its reserved attempts do not count.
+pub async fn password_unchecked(state: &AppState, requester: &Requester, email: &str) -> anyhow::Result<()> {
+    limits::forgive_password_attempt(&state.db, &Throttle::password_account_bucket(email)).await?;
+    if let Some(ip) = requester.ip {
+        limits::forgive_password_attempt(&state.db, &Throttle::password_ip_bucket(ip)).await?;
+    }
     Ok(())
 }
 
@@ -205,7 +217,7 @@ mod tests {
     fn delays_start_after_the_free_failures_and_double_to_an_hour() {
         let t = throttle();
         let delays: Vec<i64> = (1..=14).map(|n| t.account_delay(n)).collect();
-        assert_eq!(delays, [0, 0, 0, 0, 0, 30, 60, 120, 240, 480, 960, 1920, 3600, 3600]);
+        assert_eq!(delays, [0, 0, 0, 0, 30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
     }
 
     #[test]
@@ -218,8 +230,8 @@ mod tests {
     #[test]
     fn an_ip_gets_more_free_failures_than_an_account() {
         let t = throttle();
-        assert_eq!(t.ip_delay(20), 0);
-        assert_eq!(t.ip_delay(21), 30);
+        assert_eq!(t.ip_delay(19), 0);
+        assert_eq!(t.ip_delay(20), 30);
     }
 
     #[test]

@@ -103,30 +103,53 @@ pub async fn password_failures(db: &Db, bucket: &str) -> Result<Failures, sqlx::
     Ok(row.unwrap_or_default())
 }
 
-/// Counts one more consecutive failure; `delay` maps the new count to the
-/// seconds the bucket must then wait. Atomic: concurrent failures all count.
-pub async fn record_password_failure(
+/// Reserves the next attempt of a run of password failures before the
+/// password is checked: the attempt counts as a failure (and earns its
+/// delay) until `clear_password_failures` or `forgive_password_attempt`
+/// says otherwise. A compare-and-swap on the row, so concurrent attempts
+/// each get their own number and none slips past a delay or the hard stop.
+/// `Err` holds the seconds until the bucket may try again.
+pub async fn reserve_password_attempt(
     db: &Db,
     bucket: &str,
     now: i64,
     delay: impl Fn(i32) -> i64,
-) -> Result<Failures, sqlx::Error> {
-    // A run of failures ends by itself a day after its last delay ran out.
-    let upsert = "INSERT INTO password_failures (bucket, failures, locked_until) VALUES ($1, 1, $2) \
-                  ON CONFLICT (bucket) DO UPDATE SET failures = CASE \
-                      WHEN password_failures.locked_until < $3 THEN 1 \
-                      ELSE password_failures.failures + 1 END \
-                  RETURNING failures";
-    let failures: i32 = with_pool!(db, pool => sqlx::query_scalar(upsert)
-        .bind(bucket)
-        .bind(now + delay(1))
-        .bind(now - RUN_FORGOTTEN_AFTER_SECS)
-        .fetch_one(pool)
-        .await)?;
-    let locked_until = now + delay(failures);
-    let sql = "UPDATE password_failures SET locked_until = $2 WHERE bucket = $1 AND locked_until < $2";
-    with_pool!(db, pool => sqlx::query(sql).bind(bucket).bind(locked_until).execute(pool).await.map(|_| ()))?;
-    Ok(Failures { failures, locked_until })
+) -> Result<Result<i32, i64>, sqlx::Error> {
+    let create = "INSERT INTO password_failures (bucket, failures, locked_until) VALUES ($1, 0, 0) \
+                  ON CONFLICT (bucket) DO NOTHING";
+    with_pool!(db, pool => sqlx::query(create).bind(bucket).execute(pool).await.map(|_| ()))?;
+    for _ in 0..50 {
+        let seen = password_failures(db, bucket).await?;
+        if seen.locked_until > now {
+            return Ok(Err(seen.locked_until - now));
+        }
+        // A run of failures ends by itself a day after its last delay ran out.
+        let previous = if seen.locked_until < now - RUN_FORGOTTEN_AFTER_SECS { 0 } else { seen.failures };
+        let attempt = previous + 1;
+        let swap = "UPDATE password_failures SET failures = $2, locked_until = $3 \
+                    WHERE bucket = $1 AND failures = $4 AND locked_until = $5";
+        let swapped = with_pool!(db, pool => sqlx::query(swap)
+            .bind(bucket)
+            .bind(attempt)
+            .bind(now + delay(attempt))
+            .bind(seen.failures)
+            .bind(seen.locked_until)
+            .execute(pool)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if swapped == 1 {
+            return Ok(Ok(attempt));
+        }
+    }
+    // Heavy contention on one bucket: that is a flood; make it wait a moment.
+    Ok(Err(1))
+}
+
+/// Takes back a reserved attempt that was not a failure (a right password
+/// from a shared IP must not count against the IP).
+pub async fn forgive_password_attempt(db: &Db, bucket: &str) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE password_failures SET failures = failures - 1 WHERE bucket = $1 AND failures > 0";
+    with_pool!(db, pool => sqlx::query(sql).bind(bucket).execute(pool).await.map(|_| ()))
 }
 
 /// A correct password ends the run of failures.

@@ -114,15 +114,26 @@ async fn check_password(
 ) -> Result<Option<User>, AppError> {
     let address = EmailAddress::parse(email).ok();
     let typed = address.as_ref().map(EmailAddress::as_str);
-    if let Err(retry_after_secs) = throttle::admit_password_attempt(state, requester, email).await? {
-        requester.record(state, None, typed, Event::Password, "throttled").await;
-        return Err(Problem::TooManyAttempts { retry_after_secs }.into());
-    }
+    let admitted = match throttle::admit_password_attempt(state, requester, email).await? {
+        Ok(admitted) => admitted,
+        Err(retry_after_secs) => {
+            requester.record(state, None, typed, Event::Password, "throttled").await;
+            return Err(Problem::TooManyAttempts { retry_after_secs }.into());
+        }
+    };
     let user = match &address {
         Some(address) => users::find_by_email(&state.db, address).await?,
         None => None,
     };
-    let verified = state.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await?;
+    let verified = match state.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await
+    {
+        Ok(verified) => verified,
+        Err(e) => {
+            // Not checked (hashing at capacity, say): it was no failure.
+            throttle::password_unchecked(state, requester, email).await?;
+            return Err(e.into());
+        }
+    };
     let user_id = user.as_ref().map(|u| u.id);
     let (user, result) = match (user, verified) {
         (Some(user), Verified::Yes | Verified::YesRehashed(_)) if user.disabled => (None, "disabled"),
@@ -135,8 +146,8 @@ async fn check_password(
     };
     requester.record(state, user_id, typed, Event::Password, result).await;
     match &user {
-        Some(_) => throttle::password_succeeded(state, email).await?,
-        None => throttle::password_failed(state, requester, email).await?,
+        Some(_) => throttle::password_succeeded(state, requester, email).await?,
+        None => throttle::password_failed(state, requester, email, admitted).await,
     }
     Ok(user)
 }
