@@ -39,11 +39,7 @@ impl TestDatabase {
             .tempdir()
             .expect("create a temporary directory");
         match backend {
-            Backend::Sqlite => TestDatabase {
-                url: sqlite_url(dir.path()),
-                dir,
-                postgres_name: None,
-            },
+            Backend::Sqlite => TestDatabase { url: sqlite_url(dir.path()), dir, postgres_name: None },
             Backend::Postgres => {
                 let name = format!("gatehouse_test_{}", unique_hex());
                 let mut admin = connect_admin()
@@ -54,11 +50,7 @@ impl TestDatabase {
                     .await
                     .unwrap_or_else(|e| panic!("create test database {name}: {e}"));
                 let _ = admin.close().await;
-                TestDatabase {
-                    url: database_url_for(&name),
-                    dir,
-                    postgres_name: Some(name),
-                }
+                TestDatabase { url: database_url_for(&name), dir, postgres_name: Some(name) }
             }
         }
     }
@@ -105,10 +97,7 @@ pub async fn skip_postgres() -> bool {
                 }
                 Err(error) => {
                     if std::env::var("CI").is_ok_and(|v| v == "true") {
-                        panic!(
-                            "CI=true but Postgres at {} is unreachable: {error}",
-                            shown_postgres_url()
-                        );
+                        panic!("CI=true but Postgres at {} is unreachable: {error}", shown_postgres_url());
                     }
                     warn_postgres_skipped(&error);
                     false
@@ -174,10 +163,7 @@ fn sqlite_url(dir: &Path) -> String {
 /// Unique within the process and across processes on one machine.
 pub fn unique_hex() -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
     let count = COUNTER.fetch_add(1, Ordering::Relaxed);
     let random: u64 = rand::random();
     format!("{:x}{:x}{count:x}{random:x}", nanos as u64, std::process::id())

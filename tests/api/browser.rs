@@ -52,12 +52,7 @@ impl Reply {
         Html::parse_document(&self.body)
             .select(&selector)
             .next()
-            .map(|el| {
-                el.value()
-                    .attrs()
-                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                    .collect()
-            })
+            .map(|el| el.value().attrs().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
     }
 
     pub fn has_form(&self, action: &str) -> bool {
@@ -81,11 +76,7 @@ impl Browser {
             .timeout(std::time::Duration::from_secs(30))
             .build()
             .expect("build the HTTP client");
-        Browser {
-            base: base.to_owned(),
-            client,
-            jar,
-        }
+        Browser { base: base.to_owned(), client, jar }
     }
 
     /// A second browser holding a copy of this one's cookies as they are now;
@@ -155,11 +146,7 @@ impl Browser {
     }
 
     pub async fn post_raw(&self, path: &str, content_type: &str, body: Vec<u8>) -> Reply {
-        let request = self
-            .client
-            .post(self.url(path))
-            .header("content-type", content_type)
-            .body(body);
+        let request = self.client.post(self.url(path)).header("content-type", content_type).body(body);
         self.send(request).await
     }
 
@@ -179,23 +166,37 @@ impl Browser {
         self.submit(&page, action, changes).await
     }
 
+    /// Like `open_and_submit`, with extra request headers on the POST
+    /// (`X-Forwarded-For`, say).
+    pub async fn open_and_submit_with_headers(
+        &self,
+        page_path: &str,
+        action: &str,
+        changes: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let page = self.get(page_path).await;
+        assert_status(&page, StatusCode::OK);
+        let form = form_on(&page, action);
+        let fields = form.with(changes);
+        let fields: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        self.post_form_with_headers(&form.action, &fields, headers).await
+    }
+
     pub async fn enter_password(&self, email: &str, password: &str) -> Reply {
         self.enter_password_from("/login", email, password).await
     }
 
     pub async fn enter_password_from(&self, login_page: &str, email: &str, password: &str) -> Reply {
-        self.open_and_submit(login_page, "/login", &[("email", email), ("password", password)])
-            .await
+        self.open_and_submit(login_page, "/login", &[("email", email), ("password", password)]).await
     }
 
     pub async fn enter_code(&self, code: &str) -> Reply {
-        self.open_and_submit("/login/code", "/login/code", &[("code", code)])
-            .await
+        self.open_and_submit("/login/code", "/login/code", &[("code", code)]).await
     }
 
     pub async fn resend_code(&self) -> Reply {
-        self.open_and_submit("/login/code", "/login/code/resend", &[])
-            .await
+        self.open_and_submit("/login/code", "/login/code/resend", &[]).await
     }
 
     /// Opens the mailed link and presses "Continue".
@@ -224,20 +225,10 @@ impl Browser {
         let location = headers
             .get("location")
             .and_then(|v| v.to_str().ok())
-            .map(|l| {
-                l.strip_prefix(&self.base)
-                    .map(str::to_owned)
-                    .unwrap_or_else(|| l.to_owned())
-            })
+            .map(|l| l.strip_prefix(&self.base).map(str::to_owned).unwrap_or_else(|| l.to_owned()))
             .map(|l| if l.is_empty() { "/".to_owned() } else { l });
         let body = response.text().await.expect("read the response body");
-        Reply {
-            status,
-            headers,
-            cookies,
-            body,
-            location,
-        }
+        Reply { status, headers, cookies, body, location }
     }
 }
 
@@ -261,20 +252,14 @@ impl Form {
     }
 
     pub fn field(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
+        self.fields.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
     }
 }
 
 /// The page's POST form to `action`; panics, showing the page, if there is none.
 pub fn form_on(page: &Reply, action: &str) -> Form {
     find_form(&page.body, action).unwrap_or_else(|| {
-        panic!(
-            "no <form method=post action={action}> on the page (status {}):\n{}",
-            page.status, page.body
-        )
+        panic!("no <form method=post action={action}> on the page (status {}):\n{}", page.status, page.body)
     })
 }
 
@@ -299,16 +284,10 @@ fn find_form(html: &str, action: &str) -> Option<Form> {
                 }
             })
             .filter_map(|input| {
-                Some((
-                    input.attr("name")?.to_owned(),
-                    input.attr("value").unwrap_or_default().to_owned(),
-                ))
+                Some((input.attr("name")?.to_owned(), input.attr("value").unwrap_or_default().to_owned()))
             })
             .collect();
-        Some(Form {
-            action: form_action.to_owned(),
-            fields,
-        })
+        Some(Form { action: form_action.to_owned(), fields })
     })
 }
 
@@ -327,6 +306,17 @@ pub fn assert_status(reply: &Reply, expected: StatusCode) {
         "expected status {expected}, got {} (Location: {:?}); body:\n{}",
         reply.status, reply.location, reply.body
     );
+}
+
+/// A 429 page with a `Retry-After` of at least one second; returns the seconds.
+pub fn assert_too_many_requests(reply: &Reply) -> u64 {
+    assert_status(reply, StatusCode::TOO_MANY_REQUESTS);
+    assert_is_html_page(reply);
+    let retry_after = reply.header("retry-after");
+    match retry_after.and_then(|v| v.trim().parse::<u64>().ok()) {
+        Some(secs) if secs >= 1 => secs,
+        _ => panic!("expected Retry-After of at least 1 second, got {retry_after:?}; body:\n{}", reply.body),
+    }
 }
 
 /// A `303 See Other` to `path` on this app.
@@ -356,10 +346,7 @@ pub fn page_says(reply: &Reply, text: &str) -> bool {
 
 /// A `303 See Other` to the login page (a notice in the query is fine).
 pub fn assert_redirects_to_login(reply: &Reply) {
-    let path = reply
-        .location
-        .as_deref()
-        .map(|l| l.split(['?', '#']).next().unwrap_or_default());
+    let path = reply.location.as_deref().map(|l| l.split(['?', '#']).next().unwrap_or_default());
     assert_eq!(
         (reply.status, path),
         (StatusCode::SEE_OTHER, Some("/login")),

@@ -30,10 +30,7 @@ async fn a_user_added_with_the_cli_can_sign_in(backend: Backend) {
 
     app.cli.add_user("dave@example.com", "dave's long password").await;
 
-    let reply = app
-        .browser
-        .enter_password("dave@example.com", "dave's long password")
-        .await;
+    let reply = app.browser.enter_password("dave@example.com", "dave's long password").await;
     assert_redirects_to(&reply, "/login/code");
     assert_eq!(app.next_mail().await.to, vec!["dave@example.com".to_owned()]);
 }
@@ -44,11 +41,7 @@ async fn user_add_works_on_a_fresh_database(backend: Backend) {
     cli.add_user("erin@example.com", "erin's long password").await;
 
     let list = cli.run_ok(&["user", "list"], None).await;
-    assert!(
-        list.stdout.contains("erin@example.com"),
-        "listed:\n{}",
-        list.stdout
-    );
+    assert!(list.stdout.contains("erin@example.com"), "listed:\n{}", list.stdout);
 }
 
 async fn migrate_succeeds_and_can_run_again(backend: Backend) {
@@ -68,31 +61,17 @@ async fn user_list_shows_every_user(backend: Backend) {
 
     let list = cli.run_ok(&["user", "list"], None).await;
 
-    assert!(
-        list.stdout.contains("frank@example.com"),
-        "frank listed:\n{}",
-        list.stdout
-    );
-    assert!(
-        list.stdout.contains("grace@example.com"),
-        "grace listed:\n{}",
-        list.stdout
-    );
+    assert!(list.stdout.contains("frank@example.com"), "frank listed:\n{}", list.stdout);
+    assert!(list.stdout.contains("grace@example.com"), "grace listed:\n{}", list.stdout);
 }
 
 async fn a_disabled_user_cannot_sign_in_until_enabled_again(backend: Backend) {
     let app = spawn_app(backend).await;
 
     app.cli.run_ok(&["user", "disable", &app.user.email], None).await;
-    let while_disabled = app
-        .browser
-        .enter_password(&app.user.email, &app.user.password)
-        .await;
+    let while_disabled = app.browser.enter_password(&app.user.email, &app.user.password).await;
     app.cli.run_ok(&["user", "enable", &app.user.email], None).await;
-    let once_enabled = app
-        .new_browser()
-        .enter_password(&app.user.email, &app.user.password)
-        .await;
+    let once_enabled = app.new_browser().enter_password(&app.user.email, &app.user.password).await;
 
     assert_status(&while_disabled, StatusCode::UNAUTHORIZED);
     assert_redirects_to(&once_enabled, "/login/code");
@@ -108,14 +87,8 @@ async fn set_password_replaces_the_password(backend: Backend) {
         )
         .await;
 
-    let old = app
-        .browser
-        .enter_password(&app.user.email, &app.user.password)
-        .await;
-    let new = app
-        .new_browser()
-        .enter_password(&app.user.email, "a brand new passphrase")
-        .await;
+    let old = app.browser.enter_password(&app.user.email, &app.user.password).await;
+    let new = app.new_browser().enter_password(&app.user.email, "a brand new passphrase").await;
     assert_status(&old, StatusCode::UNAUTHORIZED);
     assert_redirects_to(&new, "/login/code");
 }
@@ -125,17 +98,10 @@ async fn a_removed_user_cannot_sign_in_and_is_not_listed(backend: Backend) {
 
     app.cli.run_ok(&["user", "remove", &app.user.email], None).await;
 
-    let reply = app
-        .browser
-        .enter_password(&app.user.email, &app.user.password)
-        .await;
+    let reply = app.browser.enter_password(&app.user.email, &app.user.password).await;
     assert_status(&reply, StatusCode::UNAUTHORIZED);
     let list = app.cli.run_ok(&["user", "list"], None).await;
-    assert!(
-        !list.stdout.contains(&app.user.email),
-        "not listed:\n{}",
-        list.stdout
-    );
+    assert!(!list.stdout.contains(&app.user.email), "not listed:\n{}", list.stdout);
 }
 
 async fn passwords_of_8_and_128_characters_are_accepted(backend: Backend) {
@@ -150,10 +116,7 @@ async fn user_add_refuses_an_invalid_email(backend: Backend) {
     let cli = Cli::new(backend).await;
 
     let output = cli
-        .run(
-            &["user", "add", "not-an-email", "--password-stdin"],
-            Some("a perfectly fine password\n"),
-        )
+        .run(&["user", "add", "not-an-email", "--password-stdin"], Some("a perfectly fine password\n"))
         .await;
 
     output.assert_refused();
@@ -164,41 +127,24 @@ async fn user_add_refuses_an_email_with_a_line_break(backend: Backend) {
 
     let crlf = cli
         .run(
-            &[
-                "user",
-                "add",
-                "judy@example.com\r\nBcc: mallory@example.com",
-                "--password-stdin",
-            ],
+            &["user", "add", "judy@example.com\r\nBcc: mallory@example.com", "--password-stdin"],
             Some("a perfectly fine password\n"),
         )
         .await;
     let lf = cli
-        .run(
-            &["user", "add", "judy@example.com\n", "--password-stdin"],
-            Some("a perfectly fine password\n"),
-        )
+        .run(&["user", "add", "judy@example.com\n", "--password-stdin"], Some("a perfectly fine password\n"))
         .await;
 
     crlf.assert_refused();
     lf.assert_refused();
     let list = cli.run_ok(&["user", "list"], None).await;
-    assert!(
-        !list.stdout.contains("judy"),
-        "nobody was added:\n{}",
-        list.stdout
-    );
+    assert!(!list.stdout.contains("judy"), "nobody was added:\n{}", list.stdout);
 }
 
 async fn user_add_refuses_a_password_under_8_characters(backend: Backend) {
     let cli = Cli::new(backend).await;
 
-    let output = cli
-        .run(
-            &["user", "add", "kim@example.com", "--password-stdin"],
-            Some("q7#Lm2!\n"),
-        )
-        .await;
+    let output = cli.run(&["user", "add", "kim@example.com", "--password-stdin"], Some("q7#Lm2!\n")).await;
 
     output.assert_refused();
 }
@@ -208,10 +154,7 @@ async fn user_add_refuses_a_password_over_128_characters(backend: Backend) {
     let too_long: String = "Tr0ub4dor&3 horse ".chars().cycle().take(129).collect();
 
     let output = cli
-        .run(
-            &["user", "add", "liam@example.com", "--password-stdin"],
-            Some(&format!("{too_long}\n")),
-        )
+        .run(&["user", "add", "liam@example.com", "--password-stdin"], Some(&format!("{too_long}\n")))
         .await;
 
     output.assert_refused();
@@ -220,12 +163,7 @@ async fn user_add_refuses_a_password_over_128_characters(backend: Backend) {
 async fn user_add_refuses_a_common_password(backend: Backend) {
     let cli = Cli::new(backend).await;
 
-    let output = cli
-        .run(
-            &["user", "add", "mia@example.com", "--password-stdin"],
-            Some("password\n"),
-        )
-        .await;
+    let output = cli.run(&["user", "add", "mia@example.com", "--password-stdin"], Some("password\n")).await;
 
     output.assert_refused();
 }
@@ -235,10 +173,7 @@ async fn user_add_refuses_an_existing_user(backend: Backend) {
     cli.add_user("noah@example.com", "noah's long password").await;
 
     let output = cli
-        .run(
-            &["user", "add", "noah@example.com", "--password-stdin"],
-            Some("another long password\n"),
-        )
+        .run(&["user", "add", "noah@example.com", "--password-stdin"], Some("another long password\n"))
         .await;
 
     output.assert_refused();
@@ -251,10 +186,7 @@ async fn commands_on_an_unknown_user_are_refused(backend: Backend) {
     let disable = cli.run(&["user", "disable", ghost], None).await;
     let enable = cli.run(&["user", "enable", ghost], None).await;
     let set_password = cli
-        .run(
-            &["user", "set-password", ghost, "--password-stdin"],
-            Some("a perfectly fine password\n"),
-        )
+        .run(&["user", "set-password", ghost, "--password-stdin"], Some("a perfectly fine password\n"))
         .await;
     let remove = cli.run(&["user", "remove", ghost], None).await;
 

@@ -50,16 +50,8 @@ async fn a_wrong_code_is_refused_with_401_and_says_how_many_attempts_are_left(ba
     assert_status(&reply, StatusCode::UNAUTHORIZED);
     assert_page_says(&reply, "attempts left");
     let four_left = regex::Regex::new(r"(?i)\b4\s+(more\s+)?attempts\s+left").expect("regex");
-    assert!(
-        four_left.is_match(&reply.body),
-        "says 4 attempts are left:\n{}",
-        reply.body
-    );
-    assert!(
-        reply.has_form("/login/code"),
-        "the code form is shown again:\n{}",
-        reply.body
-    );
+    assert!(four_left.is_match(&reply.body), "says 4 attempts are left:\n{}", reply.body);
+    assert!(reply.has_form("/login/code"), "the code form is shown again:\n{}", reply.body);
 }
 
 async fn an_expired_code_is_refused_with_410_and_a_new_code_is_offered(backend: Backend) {
@@ -70,18 +62,11 @@ async fn an_expired_code_is_refused_with_410_and_a_new_code_is_offered(backend: 
 
     // Waiting past a server-side TTL of one second (timestamps are whole seconds).
     tokio::time::sleep(Duration::from_millis(2_200)).await;
-    let reply = app
-        .browser
-        .submit(&page, "/login/code", &[("code", &mail.code())])
-        .await;
+    let reply = app.browser.submit(&page, "/login/code", &[("code", &mail.code())]).await;
 
     assert_status(&reply, StatusCode::GONE);
     assert_page_says(&reply, "expired");
-    assert!(
-        reply.has_form("/login/code/resend"),
-        "a new code is offered:\n{}",
-        reply.body
-    );
+    assert!(reply.has_form("/login/code/resend"), "a new code is offered:\n{}", reply.body);
 }
 
 async fn a_code_is_refused_with_410_once_its_link_was_used(backend: Backend) {
@@ -91,10 +76,7 @@ async fn a_code_is_refused_with_410_once_its_link_was_used(backend: Backend) {
     let reply = app.new_browser().continue_link(&mail.link()).await;
     assert_redirects_to(&reply, "/");
 
-    let reply = app
-        .browser
-        .submit(&page, "/login/code", &[("code", &mail.code())])
-        .await;
+    let reply = app.browser.submit(&page, "/login/code", &[("code", &mail.code())]).await;
 
     assert_status(&reply, StatusCode::GONE);
     assert_page_says(&reply, "already been used");
@@ -106,22 +88,11 @@ async fn the_fifth_wrong_code_is_answered_429_and_the_right_code_no_longer_works
     let wrong = wrong_code_for(&code);
     let mut page = app.browser.get("/login/code").await;
     for attempt in 1..=4 {
-        page = app
-            .browser
-            .submit(&page, "/login/code", &[("code", &wrong)])
-            .await;
-        assert_eq!(
-            page.status,
-            StatusCode::UNAUTHORIZED,
-            "wrong code #{attempt}:\n{}",
-            page.body
-        );
+        page = app.browser.submit(&page, "/login/code", &[("code", &wrong)]).await;
+        assert_eq!(page.status, StatusCode::UNAUTHORIZED, "wrong code #{attempt}:\n{}", page.body);
     }
 
-    let fifth = app
-        .browser
-        .submit(&page, "/login/code", &[("code", &wrong)])
-        .await;
+    let fifth = app.browser.submit(&page, "/login/code", &[("code", &wrong)]).await;
     let right = app.browser.submit(&page, "/login/code", &[("code", &code)]).await;
 
     assert_status(&fifth, StatusCode::TOO_MANY_REQUESTS);
@@ -156,12 +127,7 @@ async fn twenty_concurrent_submissions_of_the_right_code_sign_in_exactly_once(ba
     let results = tasks.join_all().await;
 
     let winners = results.iter().filter(|(r, _)| signed_in_reply(r)).count();
-    assert_eq!(
-        winners,
-        1,
-        "exactly one submission wins; statuses: {:?}",
-        statuses(&results)
-    );
+    assert_eq!(winners, 1, "exactly one submission wins; statuses: {:?}", statuses(&results));
     for (reply, _) in results.iter().filter(|(r, _)| !signed_in_reply(r)) {
         assert!(
             reply.status.is_client_error() || reply.status == StatusCode::SEE_OTHER,
@@ -203,15 +169,9 @@ async fn a_code_posted_by_a_signed_in_browser_is_sent_home(backend: Backend) {
     let app = spawn_app(backend).await;
     app.sign_in(&app.browser).await;
     let account = app.browser.get("/").await;
-    let csrf = form_on(&account, "/logout")
-        .field("csrf")
-        .unwrap_or_default()
-        .to_owned();
+    let csrf = form_on(&account, "/logout").field("csrf").unwrap_or_default().to_owned();
 
-    let reply = app
-        .browser
-        .post_form("/login/code", &[("code", "000000"), ("csrf", &csrf)])
-        .await;
+    let reply = app.browser.post_form("/login/code", &[("code", "000000"), ("csrf", &csrf)]).await;
 
     assert_redirects_to(&reply, "/");
 }
@@ -231,10 +191,7 @@ async fn a_code_post_with_a_wrong_csrf_token_is_forbidden(backend: Backend) {
     let code = app.start_sign_in(&app.browser).await.code();
     let page = app.browser.get("/login/code").await;
 
-    let reply = app
-        .browser
-        .submit(&page, "/login/code", &[("code", &code), ("csrf", "forged")])
-        .await;
+    let reply = app.browser.submit(&page, "/login/code", &[("code", &code), ("csrf", "forged")]).await;
 
     assert_status(&reply, StatusCode::FORBIDDEN);
     assert_redirects_to(&app.browser.enter_code(&code).await, "/");
@@ -248,20 +205,12 @@ async fn the_code_page_says_where_the_code_went_and_takes_numeric_input(backend:
 
     assert_status(&page, StatusCode::OK);
     assert_page_says(&page, "@example.com");
-    assert!(
-        !page.body.contains(&app.user.email),
-        "the address is masked:\n{}",
-        page.body
-    );
+    assert!(!page.body.contains(&app.user.email), "the address is masked:\n{}", page.body);
     let input = page.element("input[name=code]").expect("a code input");
     let attr = |name: &str| input.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str());
     assert_eq!(attr("inputmode"), Some("numeric"));
     assert_eq!(attr("autocomplete"), Some("one-time-code"));
-    assert!(
-        page.has_form("/login/code/resend"),
-        "offers a new code:\n{}",
-        page.body
-    );
+    assert!(page.has_form("/login/code/resend"), "offers a new code:\n{}", page.body);
 }
 
 async fn the_code_page_without_a_sign_in_in_progress_redirects_to_login(backend: Backend) {

@@ -52,10 +52,8 @@ pub async fn spawn_app_with(
     let sink = SmtpSink::start().await;
     let configure: Configure = Arc::new(configure);
     let (server, port, address) = start_server(&cli, sink.port, &configure).await;
-    let user = TestUser {
-        email: "alice@example.com".into(),
-        password: "correct horse battery staple".into(),
-    };
+    let user =
+        TestUser { email: "alice@example.com".into(), password: "correct horse battery staple".into() };
     cli.add_user(&user.email, &user.password).await;
     TestApp {
         browser: Browser::new(&address),
@@ -89,14 +87,9 @@ async fn start_server(cli: &Cli, sink_port: u16, configure: &Configure) -> (Serv
     };
     configure(&mut settings);
 
-    let application = Application::build_with_listener(settings, listener)
-        .await
-        .expect("build the application");
-    assert_eq!(
-        application.port(),
-        port,
-        "the app serves the listener it was given"
-    );
+    let application =
+        Application::build_with_listener(settings, listener).await.expect("build the application");
+    assert_eq!(application.port(), port, "the app serves the listener it was given");
     let server = application.handle();
     tokio::spawn(application.run_until_stopped());
     (server, port, address)
@@ -119,9 +112,7 @@ impl TestApp {
 
     /// Password step for `self.user` in `browser`; returns the mailed code.
     pub async fn start_sign_in(&self, browser: &Browser) -> Mail {
-        let reply = browser
-            .enter_password(&self.user.email, &self.user.password)
-            .await;
+        let reply = browser.enter_password(&self.user.email, &self.user.password).await;
         assert_redirects_to(&reply, "/login/code");
         self.next_mail().await
     }
@@ -147,18 +138,43 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        // Stop the server before its database goes away. block_in_place lets
-        // the runtime keep driving the server task while this thread waits.
-        let server = self.server.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current()
-            && runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
-        {
-            tokio::task::block_in_place(|| {
-                runtime.block_on(async {
-                    let _ = tokio::time::timeout(Duration::from_secs(5), server.stop(false)).await;
-                })
-            });
-        }
+        stop_before_the_database_goes(&self.server);
+    }
+}
+
+/// Stops a server before its database goes away. block_in_place lets the
+/// runtime keep driving the server task while this thread waits.
+fn stop_before_the_database_goes(server: &ServerHandle) {
+    let server = server.clone();
+    if let Ok(runtime) = tokio::runtime::Handle::try_current()
+        && runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread
+    {
+        tokio::task::block_in_place(|| {
+            runtime.block_on(async {
+                let _ = tokio::time::timeout(Duration::from_secs(5), server.stop(false)).await;
+            })
+        });
+    }
+}
+
+/// A second `Application` on the test's database, with the same secret key
+/// and settings: what runs behind a load balancer. It mails to the same
+/// SMTP sink, so `TestApp::next_mail` sees its mail too. Stopped on drop.
+pub struct Instance {
+    pub address: String,
+    server: ServerHandle,
+}
+
+impl TestApp {
+    pub async fn start_second_instance(&self) -> Instance {
+        let (server, _port, address) = start_server(&self.cli, self.sink_port, &self.configure).await;
+        Instance { address, server }
+    }
+}
+
+impl Drop for Instance {
+    fn drop(&mut self) {
+        stop_before_the_database_goes(&self.server);
     }
 }
 
@@ -179,11 +195,7 @@ impl Cli {
     pub async fn new(backend: Backend) -> Cli {
         Cli {
             database: TestDatabase::create(backend).await,
-            secret_key: format!("test-secret-key-{}", unique_hex())
-                .chars()
-                .cycle()
-                .take(64)
-                .collect(),
+            secret_key: format!("test-secret-key-{}", unique_hex()).chars().cycle().take(64).collect(),
         }
     }
 
@@ -193,11 +205,7 @@ impl Cli {
         command
             .args(args)
             .current_dir(self.database.workdir())
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
+            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         // Only the settings this test chose, whatever the developer's shell has.
@@ -247,8 +255,7 @@ impl Cli {
     }
 
     pub async fn add_user(&self, email: &str, password: &str) {
-        self.run_ok(&["user", "add", email, "--password-stdin"], Some(password))
-            .await;
+        self.run_ok(&["user", "add", email, "--password-stdin"], Some(password)).await;
     }
 }
 

@@ -123,9 +123,7 @@ async fn a_link_post_without_csrf_token_is_forbidden(backend: Backend) {
     let page = phone.get(&mail.link()).await;
     assert_status(&page, StatusCode::OK);
 
-    let reply = phone
-        .post_form("/login/link", &[("token", &mail.link_token())])
-        .await;
+    let reply = phone.post_form("/login/link", &[("token", &mail.link_token())]).await;
 
     assert_status(&reply, StatusCode::FORBIDDEN);
     assert_redirects_to(&phone.submit(&page, "/login/link", &[]).await, "/");
@@ -135,10 +133,7 @@ async fn a_made_up_link_token_is_refused(backend: Backend) {
     let app = spawn_app(backend).await;
     app.start_sign_in(&app.browser).await;
 
-    let reply = app
-        .new_browser()
-        .get("/login/link?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")
-        .await;
+    let reply = app.new_browser().get("/login/link?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await;
 
     assert!(
         reply.status.is_client_error() && !reply.has_form("/login/link"),

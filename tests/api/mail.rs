@@ -16,10 +16,7 @@ pub struct Mail {
 impl Mail {
     pub fn parse(raw: &[u8]) -> Mail {
         let message = MessageParser::default().parse(raw).unwrap_or_else(|| {
-            panic!(
-                "the sink received something that is not a mail:\n{}",
-                String::from_utf8_lossy(raw)
-            )
+            panic!("the sink received something that is not a mail:\n{}", String::from_utf8_lossy(raw))
         });
         let to = message
             .to()
@@ -44,19 +41,11 @@ impl Mail {
                 _ => {}
             }
         }
-        Mail {
-            to,
-            subject: message.subject().unwrap_or_default().to_owned(),
-            content_type,
-            text,
-            html,
-        }
+        Mail { to, subject: message.subject().unwrap_or_default().to_owned(), content_type, text, html }
     }
 
     pub fn text(&self) -> &str {
-        self.text
-            .as_deref()
-            .unwrap_or_else(|| panic!("the mail has no text/plain part: {self:#?}"))
+        self.text.as_deref().unwrap_or_else(|| panic!("the mail has no text/plain part: {self:#?}"))
     }
 
     /// The one-time code: a line of the text part that is nothing but digits.

@@ -7,15 +7,25 @@
 mod backend;
 mod browser;
 mod helpers;
+mod inspect;
 mod mail;
 mod smtp_sink;
 
+mod audit;
+mod bounded_hashing;
 mod cli;
 mod code;
+mod code_budget;
+mod code_sends;
 mod forward_auth;
+mod input_limits;
+mod instances;
 mod link;
 mod login;
 mod mailed_code;
 mod pages;
+mod password_throttle;
 mod resend;
+mod secrets_in_logs;
 mod session;
+mod sign_ins_per_ip;

@@ -37,11 +37,7 @@ async fn an_unknown_page_is_a_404_page_with_the_support_link(backend: Backend) {
 
     assert_status(&reply, StatusCode::NOT_FOUND);
     assert_is_html_page(&reply);
-    assert!(
-        reply.body.contains(SUPPORT_URL),
-        "links to support:\n{}",
-        reply.body
-    );
+    assert!(reply.body.contains(SUPPORT_URL), "links to support:\n{}", reply.body);
 }
 
 async fn every_page_carries_the_security_headers(backend: Backend) {
@@ -49,10 +45,7 @@ async fn every_page_carries_the_security_headers(backend: Backend) {
 
     let login = app.browser.get("/login").await;
     let not_found = app.browser.get("/no/such/page").await;
-    let wrong_password = app
-        .browser
-        .enter_password(&app.user.email, "not the password at all")
-        .await;
+    let wrong_password = app.browser.enter_password(&app.user.email, "not the password at all").await;
 
     for reply in [&login, &not_found, &wrong_password] {
         assert_security_headers(reply);
@@ -65,14 +58,8 @@ async fn every_error_page_links_to_support(backend: Backend) {
     let forbidden = app.browser.submit(&login, "/login", &[("csrf", "forged")]).await;
     let not_found = app.browser.get("/no/such/page").await;
     let bad_request = post_login_body(&app, |csrf| format!("csrf={csrf}&email=alice%40example.com")).await;
-    let too_large = app
-        .browser
-        .submit(&login, "/login", &[("password", &"a".repeat(64 * 1024))])
-        .await;
-    let unauthorized = app
-        .browser
-        .enter_password(&app.user.email, "not the password at all")
-        .await;
+    let too_large = app.browser.submit(&login, "/login", &[("password", &"a".repeat(64 * 1024))]).await;
+    let unauthorized = app.browser.enter_password(&app.user.email, "not the password at all").await;
     app.start_sign_in(&app.browser).await;
     let too_many = app.browser.resend_code().await;
 
@@ -86,11 +73,7 @@ async fn every_error_page_links_to_support(backend: Backend) {
     ] {
         assert_status(reply, status);
         assert_is_html_page(reply);
-        assert!(
-            reply.body.contains(SUPPORT_URL),
-            "the {status} page links to support:\n{}",
-            reply.body
-        );
+        assert!(reply.body.contains(SUPPORT_URL), "the {status} page links to support:\n{}", reply.body);
     }
 }
 
@@ -106,10 +89,7 @@ async fn pages_with_secrets_are_not_cached(backend: Backend) {
     for reply in [&code_page, &link_page, &account] {
         assert_status(reply, StatusCode::OK);
         let cache_control = reply.header("cache-control").unwrap_or_default();
-        assert!(
-            cache_control.contains("no-store"),
-            "Cache-Control: no-store, got {cache_control:?}"
-        );
+        assert!(cache_control.contains("no-store"), "Cache-Control: no-store, got {cache_control:?}");
     }
 }
 
@@ -118,14 +98,7 @@ async fn an_oversized_form_is_refused_with_413(backend: Backend) {
     let page = app.browser.get("/login").await;
     let huge = "a".repeat(64 * 1024);
 
-    let reply = app
-        .browser
-        .submit(
-            &page,
-            "/login",
-            &[("email", &app.user.email), ("password", &huge)],
-        )
-        .await;
+    let reply = app.browser.submit(&page, "/login", &[("email", &app.user.email), ("password", &huge)]).await;
 
     assert_status(&reply, StatusCode::PAYLOAD_TOO_LARGE);
     assert_still_serving(&app).await;
@@ -167,10 +140,9 @@ async fn a_form_with_invalid_utf8_is_a_400_page(backend: Backend) {
 async fn a_form_with_a_nul_byte_is_a_400_page(backend: Backend) {
     let app = spawn_app(backend).await;
 
-    let reply = post_login_body(&app, |csrf| {
-        format!("csrf={csrf}&email=alice%00%40example.com&password=whatever1")
-    })
-    .await;
+    let reply =
+        post_login_body(&app, |csrf| format!("csrf={csrf}&email=alice%00%40example.com&password=whatever1"))
+            .await;
 
     assert_bad_request_page(&reply);
     assert_still_serving(&app).await;
@@ -180,18 +152,9 @@ async fn a_form_with_a_nul_byte_is_a_400_page(backend: Backend) {
 /// token (URL-encoded) so that only the body's shape is wrong.
 async fn post_login_body(app: &TestApp, body: impl Fn(&str) -> String) -> Reply {
     let page = app.browser.get("/login").await;
-    let csrf = form_on(&page, "/login")
-        .field("csrf")
-        .unwrap_or_default()
-        .to_owned();
+    let csrf = form_on(&page, "/login").field("csrf").unwrap_or_default().to_owned();
     let csrf: String = url::form_urlencoded::byte_serialize(csrf.as_bytes()).collect();
-    app.browser
-        .post_raw(
-            "/login",
-            "application/x-www-form-urlencoded",
-            body(&csrf).into_bytes(),
-        )
-        .await
+    app.browser.post_raw("/login", "application/x-www-form-urlencoded", body(&csrf).into_bytes()).await
 }
 
 fn assert_bad_request_page(reply: &Reply) {
@@ -206,15 +169,8 @@ async fn assert_still_serving(app: &TestApp) {
 fn assert_security_headers(reply: &Reply) {
     let header = |name: &str| reply.header(name).unwrap_or_default().to_ascii_lowercase();
     let csp = header("content-security-policy");
-    assert!(
-        csp.contains("frame-ancestors"),
-        "CSP with frame-ancestors on {}: {csp:?}",
-        reply.status
-    );
-    assert!(
-        !script_src(&csp).contains("'unsafe-inline'"),
-        "no inline script in CSP: {csp:?}"
-    );
+    assert!(csp.contains("frame-ancestors"), "CSP with frame-ancestors on {}: {csp:?}", reply.status);
+    assert!(!script_src(&csp).contains("'unsafe-inline'"), "no inline script in CSP: {csp:?}");
     assert_eq!(header("x-content-type-options"), "nosniff", "on {}", reply.status);
     assert_eq!(header("referrer-policy"), "no-referrer", "on {}", reply.status);
 }
@@ -222,13 +178,6 @@ fn assert_security_headers(reply: &Reply) {
 /// The directive that governs scripts: `script-src`, else `default-src`.
 fn script_src(csp: &str) -> String {
     let directives: Vec<&str> = csp.split(';').map(str::trim).collect();
-    let find = |name: &str| {
-        directives
-            .iter()
-            .find(|d| d.starts_with(name))
-            .map(|d| d.to_string())
-    };
-    find("script-src ")
-        .or_else(|| find("default-src "))
-        .unwrap_or_default()
+    let find = |name: &str| directives.iter().find(|d| d.starts_with(name)).map(|d| d.to_string());
+    find("script-src ").or_else(|| find("default-src ")).unwrap_or_default()
 }

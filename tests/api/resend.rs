@@ -27,10 +27,7 @@ async fn asking_for_a_new_code_during_the_cooldown_is_answered_429_with_retry_af
         .unwrap_or_else(|| panic!("a Retry-After header; headers: {:?}", reply.headers))
         .parse()
         .expect("Retry-After is a number of seconds");
-    assert!(
-        (1..=30).contains(&retry_after),
-        "Retry-After within the 30 s cooldown: {retry_after}"
-    );
+    assert!((1..=30).contains(&retry_after), "Retry-After within the 30 s cooldown: {retry_after}");
 }
 
 async fn a_new_code_replaces_the_old_one(backend: Backend) {
@@ -41,12 +38,7 @@ async fn a_new_code_replaces_the_old_one(backend: Backend) {
 
     assert_ne!(old.code(), new.code(), "a new code is a different code");
     let reply = app.browser.enter_code(&old.code()).await;
-    assert!(
-        reply.status.is_client_error(),
-        "the old code is refused, got {}:\n{}",
-        reply.status,
-        reply.body
-    );
+    assert!(reply.status.is_client_error(), "the old code is refused, got {}:\n{}", reply.status, reply.body);
     assert_page_says(&reply, "replaced by a newer code");
     assert_redirects_to(&app.browser.enter_code(&new.code()).await, "/");
 }
@@ -58,11 +50,8 @@ async fn a_new_code_also_retires_the_old_link(backend: Backend) {
     let phone = app.new_browser();
 
     let page = phone.get(&old.link()).await;
-    let reply = if page.status == StatusCode::OK {
-        phone.submit(&page, "/login/link", &[]).await
-    } else {
-        page
-    };
+    let reply =
+        if page.status == StatusCode::OK { phone.submit(&page, "/login/link", &[]).await } else { page };
 
     assert!(
         reply.status.is_client_error(),
@@ -71,11 +60,7 @@ async fn a_new_code_also_retires_the_old_link(backend: Backend) {
         reply.location,
         reply.body
     );
-    assert_ne!(
-        phone.get("/").await.status,
-        StatusCode::OK,
-        "the phone is not signed in"
-    );
+    assert_ne!(phone.get("/").await.status, StatusCode::OK, "the phone is not signed in");
 }
 
 /// Waits out a one-second cooldown (a server-side timer), asks for a new

@@ -28,22 +28,13 @@ async fn a_half_signed_in_session_is_never_shown_the_account(backend: Backend) {
 
     let reply = app.browser.get("/").await;
 
-    assert_eq!(
-        reply.status,
-        StatusCode::SEE_OTHER,
-        "not the account page:\n{}",
-        reply.body
-    );
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "not the account page:\n{}", reply.body);
     assert!(
         reply.location.as_deref().is_some_and(|l| l.starts_with("/login")),
         "sent to sign in, got {:?}",
         reply.location
     );
-    assert!(
-        !reply.body.contains(&app.user.email),
-        "the account is not shown:\n{}",
-        reply.body
-    );
+    assert!(!reply.body.contains(&app.user.email), "the account is not shown:\n{}", reply.body);
 }
 
 async fn the_session_cookie_changes_at_the_password_step_and_at_the_code_step(backend: Backend) {
@@ -52,21 +43,11 @@ async fn the_session_cookie_changes_at_the_password_step_and_at_the_code_step(ba
     let before = app.browser.session_cookie();
 
     let mail = app.start_sign_in(&app.browser).await;
-    let after_password = app
-        .browser
-        .session_cookie()
-        .expect("a session cookie after the password step");
+    let after_password = app.browser.session_cookie().expect("a session cookie after the password step");
     assert_redirects_to(&app.browser.enter_code(&mail.code()).await, "/");
-    let after_code = app
-        .browser
-        .session_cookie()
-        .expect("a session cookie after the code step");
+    let after_code = app.browser.session_cookie().expect("a session cookie after the code step");
 
-    assert_ne!(
-        before.as_deref(),
-        Some(after_password.as_str()),
-        "rotated at the password step"
-    );
+    assert_ne!(before.as_deref(), Some(after_password.as_str()), "rotated at the password step");
     assert_ne!(after_password, after_code, "rotated at the code step");
 }
 
@@ -112,10 +93,7 @@ async fn a_logout_with_a_wrong_csrf_token_is_forbidden_and_keeps_the_session(bac
     app.sign_in(&app.browser).await;
     let account = app.browser.get("/").await;
 
-    let reply = app
-        .browser
-        .submit(&account, "/logout", &[("csrf", "forged")])
-        .await;
+    let reply = app.browser.submit(&account, "/logout", &[("csrf", "forged")]).await;
 
     assert_status(&reply, StatusCode::FORBIDDEN);
     assert_status(&app.browser.get("/").await, StatusCode::OK);
@@ -149,10 +127,7 @@ async fn a_sign_in_survives_a_server_restart_between_password_and_code(backend: 
 async fn session_cookies_are_http_only_and_same_site_lax(backend: Backend) {
     let app = spawn_app(backend).await;
     let login_page = app.browser.get("/login").await;
-    let credentials = [
-        ("email", app.user.email.as_str()),
-        ("password", app.user.password.as_str()),
-    ];
+    let credentials = [("email", app.user.email.as_str()), ("password", app.user.password.as_str())];
     let password_step = app.browser.submit(&login_page, "/login", &credentials).await;
     assert_redirects_to(&password_step, "/login/code");
     let code = app.next_mail().await.code();
@@ -172,9 +147,6 @@ async fn session_cookies_are_http_only_and_same_site_lax(backend: Backend) {
         assert!(cookie.http_only, "HttpOnly: {cookie:?}");
         assert!(cookie.same_site_lax, "SameSite=Lax: {cookie:?}");
         assert_eq!(cookie.path.as_deref(), Some("/"), "Path=/: {cookie:?}");
-        assert!(
-            !cookie.secure,
-            "no Secure flag on plain-http localhost: {cookie:?}"
-        );
+        assert!(!cookie.secure, "no Secure flag on plain-http localhost: {cookie:?}");
     }
 }

@@ -13,9 +13,7 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind the SMTP sink");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the SMTP sink");
         let port = listener.local_addr().expect("SMTP sink address").port();
         let (outbox, inbox) = unbounded_channel();
         tokio::spawn(async move {
@@ -43,9 +41,7 @@ async fn serve(stream: TcpStream, outbox: UnboundedSender<Vec<u8>>) -> std::io::
             "EHLO" => b"250-sink\r\n250 8BITMIME\r\n",
             "HELO" | "MAIL" | "RCPT" | "RSET" | "NOOP" => b"250 OK\r\n",
             "DATA" => {
-                writer
-                    .write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n")
-                    .await?;
+                writer.write_all(b"354 End data with <CR><LF>.<CR><LF>\r\n").await?;
                 let message = read_data(&mut reader).await?;
                 let _ = outbox.send(message);
                 b"250 OK queued\r\n"

@@ -1,0 +1,78 @@
+//! Looking straight into the test's database, to check what the app stored:
+//! attempt counters, limit events, challenges and audit rows.
+
+use gatehouse::db::Db;
+
+use crate::helpers::TestApp;
+
+/// Runs `$body` with `$pool` bound to whichever pool `$db` holds.
+macro_rules! on_pool {
+    ($db:expr, $pool:ident => $body:expr) => {
+        match $db {
+            Db::Sqlite($pool) => $body,
+            Db::Postgres($pool) => $body,
+        }
+    };
+}
+
+pub struct Database {
+    db: Db,
+}
+
+/// The database of `app`, opened beside the app's own pool.
+pub async fn database_of(app: &TestApp) -> Database {
+    Database::open(&app.cli.database.url).await
+}
+
+impl Database {
+    pub async fn open(url: &str) -> Database {
+        let db =
+            Db::connect(url).await.unwrap_or_else(|e| panic!("open the test database for inspection: {e:#}"));
+        Database { db }
+    }
+
+    /// One integer from `sql`, which takes a single text parameter `$1`.
+    async fn integer(&self, sql: &'static str, param: &str) -> i64 {
+        on_pool!(&self.db, pool => sqlx::query_scalar::<_, i64>(sql).bind(param).fetch_one(pool).await)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    pub async fn user_id(&self, email: &str) -> i64 {
+        self.integer("SELECT id FROM users WHERE email = $1", email).await
+    }
+
+    /// The `attempts` of every challenge ever issued to `email`.
+    pub async fn challenge_attempts(&self, email: &str) -> Vec<i64> {
+        let sql = "SELECT CAST(attempts AS BIGINT) FROM challenges \
+                   WHERE user_id = (SELECT id FROM users WHERE email = $1) ORDER BY id";
+        on_pool!(&self.db, pool => sqlx::query_scalar::<_, i64>(sql).bind(email).fetch_all(pool).await)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    pub async fn challenges_issued_to(&self, email: &str) -> i64 {
+        self.challenge_attempts(email).await.len() as i64
+    }
+
+    /// Wrong codes counted against the account's rolling 24 h budget.
+    pub async fn code_failures_counted(&self, email: &str) -> i64 {
+        let bucket = format!("code-failure:user:{}", self.user_id(email).await);
+        self.integer("SELECT COUNT(*) FROM limit_events WHERE bucket = $1", &bucket).await
+    }
+
+    /// Audit rows of `event` with `result`, whoever they concern.
+    pub async fn audit_count(&self, event: &str, result: &str) -> i64 {
+        let sql = "SELECT COUNT(*) FROM audit_events WHERE event || ':' || result = $1";
+        self.integer(sql, &format!("{event}:{result}")).await
+    }
+
+    /// Every audit row, each column as text, tab-separated.
+    pub async fn audit_rows(&self) -> Vec<String> {
+        let sql = "SELECT CAST(at AS TEXT), COALESCE(CAST(user_id AS TEXT), ''), COALESCE(email, ''), \
+                   event, result, COALESCE(client_ip, ''), COALESCE(user_agent, '') \
+                   FROM audit_events ORDER BY id";
+        type Row = (String, String, String, String, String, String, String);
+        let rows: Vec<Row> = on_pool!(&self.db, pool => sqlx::query_as(sql).fetch_all(pool).await)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.into_iter().map(|(a, b, c, d, e, f, g)| [a, b, c, d, e, f, g].join("\t")).collect()
+    }
+}

@@ -1,0 +1,98 @@
+//! Several instances on one database (the load-balancer set-up): every
+//! limit lives in the database, so spending it on one instance spends it on
+//! all of them.
+
+use reqwest::StatusCode;
+
+use crate::backend::{Backend, on_both_backends};
+use crate::browser::{
+    Browser, assert_page_says, assert_redirects_to, assert_redirects_to_login, assert_status,
+    assert_too_many_requests,
+};
+use crate::helpers::spawn_app_with;
+use crate::inspect::database_of;
+use crate::mail::wrong_code_for;
+
+on_both_backends! {
+    wrong_codes_on_two_instances_spend_one_budget,
+    a_code_send_limit_filled_on_one_instance_refuses_on_the_other,
+    password_failures_on_two_instances_add_up_to_one_run,
+}
+
+async fn wrong_codes_on_two_instances_spend_one_budget(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.code_failure_budget = 4;
+        s.otp_max_attempts = 5;
+    })
+    .await;
+    let second = app.start_second_instance().await;
+    let code = app.start_sign_in(&app.browser).await.code();
+    let wrong = wrong_code_for(&code);
+    for _ in 0..2 {
+        assert_status(&app.browser.enter_code(&wrong).await, StatusCode::UNAUTHORIZED);
+    }
+    let on_second = same_browser_on(&app.browser, &second.address);
+    for _ in 0..2 {
+        assert_status(&on_second.enter_code(&wrong).await, StatusCode::UNAUTHORIZED);
+    }
+
+    let right_on_second = on_second.enter_code(&code).await;
+    let right_on_first = app.browser.enter_code(&code).await;
+
+    for reply in [&right_on_second, &right_on_first] {
+        assert_too_many_requests(reply);
+        assert_page_says(reply, "Code entry is closed");
+    }
+    assert_redirects_to_login(&on_second.get("/").await);
+    let warning = app.next_mail().await;
+    assert!(
+        warning.subject.contains("Someone is trying to sign in"),
+        "the owner is warned, got subject {:?}",
+        warning.subject
+    );
+}
+
+async fn a_code_send_limit_filled_on_one_instance_refuses_on_the_other(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.code_sends_per_15_min = 2;
+        s.otp_resend_cooldown_secs = 0;
+    })
+    .await;
+    let second = app.start_second_instance().await;
+    app.start_sign_in(&app.browser).await;
+    assert_redirects_to(&app.browser.resend_code().await, "/login/code");
+    app.next_mail().await;
+
+    let phone = Browser::new(&second.address);
+    let password_step = phone.enter_password(&app.user.email, &app.user.password).await;
+    let resend = same_browser_on(&app.browser, &second.address).resend_code().await;
+
+    for reply in [&password_step, &resend] {
+        assert_too_many_requests(reply);
+        assert_page_says(reply, "Too many codes were sent");
+    }
+    let database = database_of(&app).await;
+    assert_eq!(database.challenges_issued_to(&app.user.email).await, 2, "no third code was made");
+}
+
+async fn password_failures_on_two_instances_add_up_to_one_run(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.password_max_consecutive_failures = 3).await;
+    let second = app.start_second_instance().await;
+    let on_second = Browser::new(&second.address);
+    for browser in [&app.browser, &on_second, &app.browser] {
+        let wrong = browser.enter_password(&app.user.email, "not the password at all").await;
+        assert_status(&wrong, StatusCode::UNAUTHORIZED);
+    }
+
+    let right_on_second = on_second.enter_password(&app.user.email, &app.user.password).await;
+
+    assert_too_many_requests(&right_on_second);
+}
+
+/// A copy of `browser`, cookies and all, talking to the instance at `address`
+/// (cookies are per host, not per port: a load balancer in miniature).
+fn same_browser_on(browser: &Browser, address: &str) -> Browser {
+    let mut copy = browser.fork();
+    copy.base = address.to_owned();
+    copy
+}
