@@ -170,3 +170,14 @@ async fn delete_expired_forever(db: Db) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::session_cookie_name;
+
+    #[test]
+    fn the_session_cookie_is_host_prefixed_over_https_only() {
+        assert_eq!(session_cookie_name(true), "__Host-gatehouse_session");
+        assert_eq!(session_cookie_name(false), "gatehouse_session");
+    }
+}

@@ -38,3 +38,35 @@ pub fn security_headers(settings: &Settings) -> DefaultHeaders {
     }
     headers
 }
+
+#[cfg(test)]
+mod tests {
+    use actix_web::{App, HttpResponse, test, web};
+
+    use super::*;
+
+    async fn headers_for(public_url: &str) -> actix_web::http::header::HeaderMap {
+        let settings = Settings { public_url: public_url.into(), ..Settings::default() };
+        let app = test::init_service(
+            App::new().wrap(security_headers(&settings)).route("/", web::get().to(HttpResponse::Ok)),
+        )
+        .await;
+        test::call_service(&app, test::TestRequest::get().uri("/").to_request()).await.headers().clone()
+    }
+
+    #[actix_web::test]
+    async fn hsts_is_sent_over_https_only() {
+        assert!(headers_for("https://login.example.com").await.contains_key("strict-transport-security"));
+        assert!(!headers_for("http://127.0.0.1:8080").await.contains_key("strict-transport-security"));
+    }
+
+    #[actix_web::test]
+    async fn the_csp_forbids_inline_script_and_framing() {
+        let headers = headers_for("https://login.example.com").await;
+        let csp = headers.get("content-security-policy").unwrap().to_str().unwrap();
+        assert!(csp.contains("default-src 'none'") && csp.contains("frame-ancestors 'none'"), "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
+        assert_eq!(headers.get("referrer-policy").unwrap(), "no-referrer");
+        assert_eq!(headers.get("x-content-type-options").unwrap(), "nosniff");
+    }
+}

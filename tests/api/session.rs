@@ -18,6 +18,7 @@ on_both_backends! {
     logging_out_ends_the_session_on_the_server,
     a_logout_with_a_wrong_csrf_token_is_forbidden_and_keeps_the_session,
     an_idle_session_times_out,
+    a_busy_session_still_ends_at_its_absolute_lifetime,
     a_sign_in_survives_a_server_restart_between_password_and_code,
     session_cookies_are_http_only_and_same_site_lax,
 }
@@ -106,6 +107,28 @@ async fn an_idle_session_times_out(backend: Backend) {
 
     // Waiting past a server-side idle timeout of two seconds.
     tokio::time::sleep(Duration::from_secs(3)).await;
+    let reply = app.browser.get("/").await;
+
+    assert_redirects_to_login(&reply);
+}
+
+async fn a_busy_session_still_ends_at_its_absolute_lifetime(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.session_idle_timeout_secs = 60;
+        s.session_absolute_timeout_secs = 4;
+    })
+    .await;
+    app.sign_in(&app.browser).await;
+
+    // Used twice a second, so never idle: fine for the first three seconds
+    // (instants are whole seconds), gone once the four-second lifetime is over.
+    for tick in 0..12 {
+        let reply = app.browser.get("/").await;
+        if tick <= 4 {
+            assert_status(&reply, StatusCode::OK);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
     let reply = app.browser.get("/").await;
 
     assert_redirects_to_login(&reply);
