@@ -47,8 +47,11 @@ async fn main() -> anyhow::Result<()> {
     let app = Application::build_with_listener(settings, listener).await?;
     tokio::spawn(app.run_until_stopped());
 
+    let sign_ins = PROBES.div_ceil(9);
+    let (quiet_pending, loud_pending) =
+        (pending_sign_ins(&base, sign_ins).await?, pending_sign_ins(&base, sign_ins).await?);
     let quiet_login = probe_login(&base).await?;
-    let quiet_code = probe_code(&base).await?;
+    let quiet_code = probe_code(&base, &quiet_pending).await?;
     let flooding = Arc::new(AtomicBool::new(true));
     let (sent, refused) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
     let mut flood = Vec::new();
@@ -60,7 +63,7 @@ async fn main() -> anyhow::Result<()> {
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let loud_login = probe_login(&base).await?;
-    let loud_code = probe_code(&base).await?;
+    let loud_code = probe_code(&base, &loud_pending).await?;
     flooding.store(false, Ordering::SeqCst);
     for f in flood {
         f.await??;
@@ -130,32 +133,35 @@ async fn probe_login(base: &str) -> anyhow::Result<Vec<Duration>> {
     Ok(times)
 }
 
-/// Wrong codes on pending sign-ins: the whole code step (budget, attempt,
-/// comparison) without ending the sign-in; 9 per sign-in, then a new one.
-async fn probe_code(base: &str) -> anyhow::Result<Vec<Duration>> {
-    let mut times = Vec::with_capacity(PROBES);
-    while times.len() < PROBES {
+/// Sign-ins waiting at the code step, started before any flood (during
+/// one, the password step itself is mostly refused with 503, as intended).
+async fn pending_sign_ins(base: &str, count: usize) -> anyhow::Result<Vec<(reqwest::Client, String)>> {
+    let mut pending = Vec::with_capacity(count);
+    for _ in 0..count {
         let client = client()?;
         let csrf = csrf_of(&client.get(format!("{base}/login")).send().await?.text().await?);
         let form = [("email", "bench@example.com"), ("password", PASSWORD), ("csrf", &csrf)];
-        // Under the flood the password step may be refused with 503: retry, as a person would.
-        let mut status = 0;
-        for _ in 0..100 {
-            status = client.post(format!("{base}/login")).form(&form).send().await?.status().as_u16();
-            if status != 503 {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let status = client.post(format!("{base}/login")).form(&form).send().await?.status();
         anyhow::ensure!(status == 303, "the password step answered {status}");
         let csrf = csrf_of(&client.get(format!("{base}/login/code")).send().await?.text().await?);
+        pending.push((client, csrf));
+    }
+    Ok(pending)
+}
+
+/// Wrong codes on pending sign-ins: the whole code step (budget, attempt,
+/// comparison) without ending the sign-in; 9 per sign-in.
+async fn probe_code(base: &str, pending: &[(reqwest::Client, String)]) -> anyhow::Result<Vec<Duration>> {
+    let mut times = Vec::with_capacity(pending.len() * 9);
+    for (client, csrf) in pending {
         for _ in 0..9 {
             let started = Instant::now();
             let reply = client
                 .post(format!("{base}/login/code"))
-                .form(&[("code", "000000"), ("csrf", &csrf)])
+                .form(&[("code", "000000"), ("csrf", csrf)])
                 .send()
                 .await?;
+            anyhow::ensure!(reply.status() == 401, "the code step answered {}", reply.status());
             reply.bytes().await?;
             times.push(started.elapsed());
         }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use anyhow::Context;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::config::Settings;
 
@@ -121,7 +121,8 @@ impl PasswordHasher {
         )
         .map_err(|e| anyhow::anyhow!("invalid configuration: argon2 parameters: {e}"))?;
         let workers = match settings.argon2_max_concurrent {
-            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            // Leave a core for everything else, so a password flood cannot starve the other pages.
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
             n => n as usize,
         };
         let dummy_hash = hash_with(&params, b"gatehouse dummy password, never matches")?;
@@ -137,54 +138,71 @@ impl PasswordHasher {
     pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
         let params = self.params.clone();
         let password = password.clone();
-        self.run(move || hash_with(&params, password.expose())).await
+        let permit = self.admit().await?;
+        run(permit, move || hash_with(&params, password.expose())).await
     }
 
     /// Checks `password` against `stored`, or against the dummy hash when
-    /// there is no account, so both paths cost the same.
-    pub async fn verify(&self, password: &Password, stored: Option<&str>) -> anyhow::Result<Verified> {
+    /// there is no account, so both paths cost the same. Takes the slot
+    /// `admit` gave, so a request learns it will be refused before it does
+    /// any other work.
+    pub async fn verify(
+        &self,
+        permit: HashPermit,
+        password: &Password,
+        stored: Option<&str>,
+    ) -> anyhow::Result<Verified> {
         let has_account = stored.is_some();
         let stored = stored.unwrap_or(&self.dummy_hash).to_owned();
         let params = self.params.clone();
         let password = password.clone();
-        let verified = self
-            .run(move || {
-                let parsed = PasswordHash::new(&stored).context("parsing a stored password hash")?;
-                let argon = argon2_for(&params);
-                if argon.verify_password(password.expose(), &parsed).is_err() {
-                    return Ok(Verified::No);
-                }
-                if needs_rehash(&parsed, &params) {
-                    return Ok(Verified::YesRehashed(hash_with(&params, password.expose())?));
-                }
-                Ok(Verified::Yes)
-            })
-            .await?;
+        let verified = run(permit, move || {
+            let parsed = PasswordHash::new(&stored).context("parsing a stored password hash")?;
+            let argon = argon2_for(&params);
+            if argon.verify_password(password.expose(), &parsed).is_err() {
+                return Ok(Verified::No);
+            }
+            if needs_rehash(&parsed, &params) {
+                return Ok(Verified::YesRehashed(hash_with(&params, password.expose())?));
+            }
+            Ok(Verified::Yes)
+        })
+        .await?;
         Ok(if has_account { verified } else { Verified::No })
     }
 
-    async fn run<T: Send + 'static>(
-        &self,
-        work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-    ) -> anyhow::Result<T> {
-        let _permit = match self.permits.clone().try_acquire_owned() {
-            Ok(permit) => permit,
-            Err(_) => {
-                // Queue only a few; past that, refuse at once.
-                if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
-                    self.waiting.fetch_sub(1, Ordering::SeqCst);
-                    return Err(HasherBusy.into());
-                }
-                let permit = tokio::time::timeout(QUEUE_WAIT, self.permits.clone().acquire_owned()).await;
-                self.waiting.fetch_sub(1, Ordering::SeqCst);
-                match permit {
-                    Ok(permit) => permit.context("the hashing pool is closed")?,
-                    Err(_) => return Err(HasherBusy.into()),
-                }
-            }
-        };
-        tokio::task::spawn_blocking(work).await.context("a hashing task panicked")?
+    /// A slot on the hashing pool: at once, after a short wait in the queue,
+    /// or `HasherBusy`.
+    pub async fn admit(&self) -> anyhow::Result<HashPermit> {
+        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
+            return Ok(HashPermit { _slot: permit });
+        }
+        // Queue only a few; past that, refuse at once.
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(HasherBusy.into());
+        }
+        let permit = tokio::time::timeout(QUEUE_WAIT, self.permits.clone().acquire_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
+        match permit {
+            Ok(permit) => Ok(HashPermit { _slot: permit.context("the hashing pool is closed")? }),
+            Err(_) => Err(HasherBusy.into()),
+        }
     }
+}
+
+/// The right to run one hash on the bounded pool.
+pub struct HashPermit {
+    _slot: OwnedSemaphorePermit,
+}
+
+async fn run<T: Send + 'static>(
+    permit: HashPermit,
+    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let result = tokio::task::spawn_blocking(work).await.context("a hashing task panicked")?;
+    drop(permit);
+    result
 }
 
 fn argon2_for(params: &Params) -> Argon2<'static> {
@@ -245,16 +263,17 @@ mod tests {
         let wrong = Password::new_secret("correct horse battery!".into()).unwrap();
         let stored = h.hash(&right).await.unwrap();
         assert!(stored.starts_with("$argon2id$"));
-        assert_eq!(h.verify(&right, Some(&stored)).await.unwrap(), Verified::Yes);
-        assert_eq!(h.verify(&wrong, Some(&stored)).await.unwrap(), Verified::No);
-        assert_eq!(h.verify(&right, None).await.unwrap(), Verified::No);
+        assert_eq!(h.verify(h.admit().await.unwrap(), &right, Some(&stored)).await.unwrap(), Verified::Yes);
+        assert_eq!(h.verify(h.admit().await.unwrap(), &wrong, Some(&stored)).await.unwrap(), Verified::No);
+        assert_eq!(h.verify(h.admit().await.unwrap(), &right, None).await.unwrap(), Verified::No);
     }
 
     #[tokio::test]
     async fn raised_parameters_rehash_on_success() {
         let password = Password::new_secret("correct horse battery".into()).unwrap();
         let old = hasher(19_456).hash(&password).await.unwrap();
-        match hasher(24_576).verify(&password, Some(&old)).await.unwrap() {
+        let h = hasher(24_576);
+        match h.verify(h.admit().await.unwrap(), &password, Some(&old)).await.unwrap() {
             Verified::YesRehashed(new) => assert!(new.contains("m=24576"), "{new}"),
             other => panic!("expected a rehash, got {other:?}"),
         }

@@ -47,8 +47,11 @@ impl Db {
                 .journal_mode(SqliteJournalMode::Wal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
+            // One connection: SQLite has one writer at a time, and waiting in
+            // the pool's queue is fair and quick, while writers contending on
+            // the file lock sleep in SQLite's busy handler (tens of ms each).
             let pool = SqlitePoolOptions::new()
-                .max_connections(8)
+                .max_connections(1)
                 .connect_with(options)
                 .await
                 .context("opening the SQLite database")?;

@@ -112,6 +112,8 @@ async fn check_password(
     email: &str,
     password: &Password,
 ) -> Result<Option<User>, AppError> {
+    // A place on the hashing pool first: when it is full, refuse (503) before any other work.
+    let permit = state.hasher.admit().await?;
     let address = EmailAddress::parse(email).ok();
     let typed = address.as_ref().map(EmailAddress::as_str);
     let admitted = match throttle::admit_password_attempt(state, requester, email).await? {
@@ -125,15 +127,15 @@ async fn check_password(
         Some(address) => users::find_by_email(&state.db, address).await?,
         None => None,
     };
-    let verified = match state.hasher.verify(password, user.as_ref().map(|u| u.password_hash.as_str())).await
-    {
-        Ok(verified) => verified,
-        Err(e) => {
-            // Not checked (hashing at capacity, say): it was no failure.
-            throttle::password_unchecked(state, requester, email).await?;
-            return Err(e.into());
-        }
-    };
+    let verified =
+        match state.hasher.verify(permit, password, user.as_ref().map(|u| u.password_hash.as_str())).await {
+            Ok(verified) => verified,
+            Err(e) => {
+                // Not checked: it was no failure.
+                throttle::password_unchecked(state, requester, email).await?;
+                return Err(e.into());
+            }
+        };
     let user_id = user.as_ref().map(|u| u.id);
     let (user, result) = match (user, verified) {
         (Some(user), Verified::Yes | Verified::YesRehashed(_)) if user.disabled => (None, "disabled"),
