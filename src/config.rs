@@ -28,6 +28,8 @@ pub struct Settings {
     pub otp_ttl_secs: u64,
     pub otp_max_attempts: u32,
     pub otp_resend_cooldown_secs: u64,
+    /// Put the code in the mail's subject, so phone notifications show it.
+    pub otp_code_in_subject: bool,
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_parallelism: u32,
@@ -71,6 +73,7 @@ impl Default for Settings {
             otp_ttl_secs: 600,
             otp_max_attempts: 5,
             otp_resend_cooldown_secs: 30,
+            otp_code_in_subject: true,
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_parallelism: 1,

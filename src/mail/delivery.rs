@@ -22,6 +22,7 @@ pub fn send_code(state: &AppState, to: EmailAddress, issued: &Issued) -> anyhow:
         link: &link,
         ttl_secs: state.settings.otp_ttl_secs,
         support_url: state.settings.support_url.as_deref(),
+        code_in_subject: state.settings.otp_code_in_subject,
     }
     .letter()?;
     let ttl = state.challenges.ttl_secs;
