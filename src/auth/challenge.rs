@@ -85,13 +85,12 @@ impl Verdict {
 #[derive(Debug)]
 pub struct CodeCheck {
     pub verdict: Verdict,
-    pub user_id: i64,
     pub budget_just_spent: bool,
 }
 
 impl From<Verdict> for CodeCheck {
     fn from(verdict: Verdict) -> Self {
-        Self { verdict, user_id: 0, budget_just_spent: false }
+        Self { verdict, budget_just_spent: false }
     }
 }
 
@@ -217,7 +216,7 @@ impl ChallengePolicy {
         } else {
             Verdict::Wrong { attempts_left: self.max_attempts - attempts }
         };
-        Ok(CodeCheck { verdict, user_id: challenge.user_id, budget_just_spent: spent == budget.max })
+        Ok(CodeCheck { verdict, budget_just_spent: spent == budget.max })
     }
 
     /// What a link token points at, without consuming anything (GET of the link).

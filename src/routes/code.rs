@@ -71,7 +71,7 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
     requester.record(&state, Some(pending.user_id), None, Event::Code, check.verdict.as_str()).await;
     if check.budget_just_spent {
         requester.record(&state, Some(pending.user_id), None, Event::Lockout, "code_budget").await;
-        notify_budget_spent(&state, check.user_id).await;
+        notify_budget_spent(&state, pending.user_id).await;
     }
     match check.verdict {
         Verdict::Accepted { user_id, return_to } => {
