@@ -124,6 +124,14 @@ impl Browser {
         self.send(self.client.get(self.url(path))).await
     }
 
+    pub async fn get_with_headers(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
+        let mut request = self.client.get(self.url(path));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        self.send(request).await
+    }
+
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> Reply {
         self.send(self.client.post(self.url(path)).form(fields)).await
     }

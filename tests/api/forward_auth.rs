@@ -4,14 +4,24 @@ use reqwest::StatusCode;
 
 use crate::backend::{Backend, on_both_backends};
 use crate::browser::{assert_redirects_to, assert_status};
-use crate::helpers::spawn_app;
+use crate::helpers::{spawn_app, spawn_app_with};
 
 on_both_backends! {
     verify_answers_401_to_an_anonymous_browser,
     verify_answers_401_to_a_half_signed_in_session,
     verify_answers_200_with_the_user_to_a_signed_in_session,
     verify_answers_401_right_after_logout,
+    a_browser_relayed_by_a_trusted_proxy_is_sent_to_sign_in_and_back,
+    redirect_mode_from_an_untrusted_peer_still_answers_401,
 }
+
+/// What Traefik's ForwardAuth sends for a browser visiting https://app.example.com/wiki?page=1.
+const RELAYED: [(&str, &str); 4] = [
+    ("Accept", "text/html,application/xhtml+xml"),
+    ("X-Forwarded-Proto", "https"),
+    ("X-Forwarded-Host", "app.example.com"),
+    ("X-Forwarded-Uri", "/wiki?page=1"),
+];
 
 async fn verify_answers_401_to_an_anonymous_browser(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -51,4 +61,28 @@ async fn verify_answers_401_right_after_logout(backend: Backend) {
     let reply = copy_of_signed_in_cookies.get("/auth/verify").await;
 
     assert_status(&reply, StatusCode::UNAUTHORIZED);
+}
+
+async fn a_browser_relayed_by_a_trusted_proxy_is_sent_to_sign_in_and_back(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".into()];
+        s.allowed_return_hosts = vec!["app.example.com".into()];
+    })
+    .await;
+
+    let reply = app.browser.get_with_headers("/auth/verify?redirect=1", &RELAYED).await;
+
+    assert_status(&reply, StatusCode::FOUND);
+    let expected = format!("{}/login?return_to=https%3A%2F%2Fapp.example.com%2Fwiki%3Fpage%3D1", app.address);
+    // The absolute PUBLIC_URL, as PRODUCT.md asks: the proxy serves another host.
+    assert_eq!(reply.header("location"), Some(expected.as_str()));
+}
+
+async fn redirect_mode_from_an_untrusted_peer_still_answers_401(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.allowed_return_hosts = vec!["app.example.com".into()]).await;
+
+    let reply = app.browser.get_with_headers("/auth/verify?redirect=1", &RELAYED).await;
+
+    assert_status(&reply, StatusCode::UNAUTHORIZED);
+    assert_eq!(reply.location, None);
 }
