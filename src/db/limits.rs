@@ -120,7 +120,10 @@ pub async fn reserve_password_attempt(
     with_pool!(db, pool => sqlx::query(create).bind(bucket).execute(pool).await.map(|_| ()))?;
     for _ in 0..50 {
         let seen = password_failures(db, bucket).await?;
-        if seen.locked_until > now {
+        // Only a run that earned a delay can block: `locked_until` of a run
+        // without one is just its last attempt, which a concurrent request
+        // may have stamped a second later than this one's `now`.
+        if delay(seen.failures) > 0 && seen.locked_until > now {
             return Ok(Err(seen.locked_until - now));
         }
         // A run of failures ends by itself a day after its last delay ran out.
