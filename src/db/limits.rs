@@ -117,9 +117,14 @@ pub async fn reserve_password_attempt(
 ) -> Result<Result<i32, i64>, sqlx::Error> {
     let create = "INSERT INTO password_failures (bucket, failures, locked_until) VALUES ($1, 0, 0) \
                   ON CONFLICT (bucket) DO NOTHING";
-    with_pool!(db, pool => sqlx::query(create).bind(bucket).execute(pool).await.map(|_| ()))?;
+    let read = "SELECT failures, locked_until FROM password_failures WHERE bucket = $1";
     for _ in 0..50 {
-        let seen = password_failures(db, bucket).await?;
+        // The row may be missing, or removed meanwhile by the cleanup of forgotten runs.
+        let Some(seen) = with_pool!(db, pool => sqlx::query_as::<_, Failures>(read).bind(bucket).fetch_optional(pool).await)?
+        else {
+            with_pool!(db, pool => sqlx::query(create).bind(bucket).execute(pool).await.map(|_| ()))?;
+            continue;
+        };
         // Only a run that earned a delay can block: `locked_until` of a run
         // without one is just its last attempt, which a concurrent request
         // may have stamped a second later than this one's `now`.
