@@ -9,6 +9,7 @@ use actix_web::HttpRequest;
 use crate::db::audit::{self, AuditRow};
 use crate::db::now;
 use crate::http::client_ip::client_ip;
+use crate::mail::requested::Requested;
 use crate::startup::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +49,11 @@ impl Requester {
             .and_then(|v| v.to_str().ok())
             .map(|ua| ua.chars().filter(|c| !c.is_control()).take(256).collect());
         Self { ip: client_ip(req, &state.trusted_proxies), user_agent }
+    }
+
+    /// Who asked for a mail, as the mail tells its reader.
+    pub fn requested(&self) -> Requested {
+        Requested::new(self.user_agent.as_deref(), self.ip, time::OffsetDateTime::now_utc())
     }
 
     /// Records an event; a failure to record is logged, never shown to the user.

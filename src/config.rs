@@ -24,6 +24,14 @@ pub struct Settings {
     pub mail_dir: PathBuf,
     /// How long a mail may take to reach the SMTP server before it counts as failed.
     pub smtp_timeout_secs: u64,
+    /// A PEM file of extra CA certificates to trust for the SMTP server (a private relay).
+    pub smtp_ca_file: Option<PathBuf>,
+    /// Tries per mail before it is marked failed, and the first wait between
+    /// tries (doubling each time, at most ten minutes).
+    pub mail_max_attempts: u32,
+    pub mail_retry_delay_secs: u64,
+    /// Mail the account's owner after a sign-in from a browser it had not used before.
+    pub notify_new_sign_in: bool,
     pub otp_length: u32,
     pub otp_ttl_secs: u64,
     pub otp_max_attempts: u32,
@@ -69,6 +77,10 @@ impl Default for Settings {
             mail_from: "Gatehouse <no-reply@localhost>".into(),
             mail_dir: "mail".into(),
             smtp_timeout_secs: 15,
+            smtp_ca_file: None,
+            mail_max_attempts: 8,
+            mail_retry_delay_secs: 5,
+            notify_new_sign_in: true,
             otp_length: 6,
             otp_ttl_secs: 600,
             otp_max_attempts: 5,
@@ -164,6 +176,11 @@ impl Settings {
             "must be 1 to 2592000",
         )?;
         check((1..=300).contains(&self.smtp_timeout_secs), "smtp_timeout_secs", "must be 1 to 300")?;
+        check((1..=50).contains(&self.mail_max_attempts), "mail_max_attempts", "must be 1 to 50")?;
+        check((1..=600).contains(&self.mail_retry_delay_secs), "mail_retry_delay_secs", "must be 1 to 600")?;
+        if let Some(ca) = &self.smtp_ca_file {
+            check(ca.is_file(), "smtp_ca_file", "must be a readable PEM file")?;
+        }
         check(!self.site_name.trim().is_empty(), "site_name", "must not be empty")?;
         for proxy in &self.trusted_proxies {
             crate::http::client_ip::Cidr::parse(proxy)

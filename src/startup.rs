@@ -24,6 +24,7 @@ use crate::db::sessions::DbSessionStore;
 use crate::http::client_ip::Cidr;
 use crate::http::{error_pages, headers};
 use crate::mail::Mailer;
+use crate::mail::outbox::Outbox;
 use crate::routes;
 
 /// Everything a request handler may need, shared by all workers.
@@ -34,7 +35,7 @@ pub struct AppState {
     pub keys: Keys,
     pub hasher: PasswordHasher,
     pub challenges: ChallengePolicy,
-    pub mailer: Mailer,
+    pub outbox: Outbox,
     pub return_policy: ReturnPolicy,
     pub trusted_proxies: Vec<Cidr>,
     pub throttle: Throttle,
@@ -62,7 +63,7 @@ impl AppState {
             throttle: Throttle::new(&settings),
             trusted_proxies,
             hasher: PasswordHasher::new(&settings)?,
-            mailer: Mailer::from_settings(&settings)?,
+            outbox: Outbox::new(db.clone(), Mailer::from_settings(&settings)?, &keys.outbox, &settings),
             return_policy: ReturnPolicy::new(public_origin.clone(), &settings.allowed_return_hosts),
             challenges,
             public_origin,
@@ -77,6 +78,7 @@ pub struct Application {
     port: u16,
     server: Server,
     cleanup: tokio::task::JoinHandle<()>,
+    senders: tokio::task::JoinHandle<()>,
 }
 
 impl Application {
@@ -92,6 +94,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let state = web::Data::new(AppState::new(settings).await?);
         let cleanup = tokio::spawn(delete_expired_forever(state.db.clone()));
+        let senders = tokio::spawn(state.outbox.clone().run_senders());
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(error_pages::render_errors))
@@ -109,7 +112,7 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(5)
         .run();
-        Ok(Self { port, server, cleanup })
+        Ok(Self { port, server, cleanup, senders })
     }
 
     pub fn port(&self) -> u16 {
@@ -123,6 +126,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.cleanup.abort();
+        self.senders.abort();
         result
     }
 }

@@ -8,6 +8,7 @@ use super::code::{OneTimeCode, link_digest, random_token};
 use super::throttle::Throttle;
 use crate::db::challenges::{self, Challenge, NewChallenge};
 use crate::db::limits;
+use crate::db::outbox::NewMail;
 use crate::db::{Db, now};
 
 /// What a challenge is for; a code for one purpose never works for another.
@@ -35,12 +36,10 @@ pub struct ChallengePolicy {
     pub throttle: Throttle,
 }
 
-/// A freshly issued challenge: the secrets exist only here, on their way to the mail.
-pub struct Issued {
-    pub challenge_id: i64,
-    pub code: OneTimeCode,
-    pub link_token: String,
-}
+/// Writes the sealed mail for a new challenge's code and link token: the
+/// secrets exist in memory only, on their way into the mail.
+pub trait ComposeMail: FnOnce(&OneTimeCode, &str) -> anyhow::Result<NewMail> {}
+impl<F: FnOnce(&OneTimeCode, &str) -> anyhow::Result<NewMail>> ComposeMail for F {}
 
 /// Why a code or link was not accepted, or that it was.
 #[derive(Debug, PartialEq, Eq)]
@@ -96,7 +95,8 @@ impl From<Verdict> for CodeCheck {
 
 /// The outcome of asking for a new code.
 pub enum Resend {
-    Sent(Issued),
+    /// The new challenge's id.
+    Sent(i64),
     /// Too soon: try again after this many seconds.
     Cooldown(i64),
     /// The challenge was used or no longer exists; start over.
@@ -104,22 +104,25 @@ pub enum Resend {
 }
 
 impl ChallengePolicy {
-    /// Issues the first challenge of a new pending sign-in.
+    /// Issues the first challenge of a new pending sign-in and queues its
+    /// mail in the same transaction; returns the challenge's id.
     pub async fn issue(
         &self,
         db: &Db,
         user_id: i64,
         purpose: Purpose,
         return_to: Option<&str>,
-    ) -> anyhow::Result<Issued> {
+        compose: impl ComposeMail,
+    ) -> anyhow::Result<i64> {
         let flow_id = rand::rand_core::UnwrapErr(rand::rngs::SysRng).random_range(1..i64::MAX);
         let (new, code, link_token) = self.draft(flow_id, user_id, purpose, return_to);
-        let challenge_id = challenges::insert(db, new).await?;
-        Ok(Issued { challenge_id, code, link_token })
+        let mail = compose(&code, &link_token)?;
+        Ok(challenges::insert(db, new, &mail).await?)
     }
 
-    /// Replaces challenge `id` by a new one of the same flow, if the cooldown allows.
-    pub async fn resend(&self, db: &Db, id: i64) -> anyhow::Result<Resend> {
+    /// Replaces challenge `id` by a new one of the same flow, if the cooldown
+    /// allows, and queues the new mail in the same transaction.
+    pub async fn resend(&self, db: &Db, id: i64, compose: impl ComposeMail) -> anyhow::Result<Resend> {
         let Some(old) = challenges::find(db, id).await? else {
             return Ok(Resend::Gone);
         };
@@ -133,8 +136,9 @@ impl ChallengePolicy {
         }
         let purpose = Purpose::Login;
         let (new, code, link_token) = self.draft(old.flow_id, old.user_id, purpose, old.return_to.as_deref());
-        match challenges::replace(db, id, now - self.resend_cooldown_secs, new).await? {
-            Some(challenge_id) => Ok(Resend::Sent(Issued { challenge_id, code, link_token })),
+        let mail = compose(&code, &link_token)?;
+        match challenges::replace(db, id, now - self.resend_cooldown_secs, new, &mail).await? {
+            Some(challenge_id) => Ok(Resend::Sent(challenge_id)),
             // Another request replaced or used it between our read and write.
             None => Ok(Resend::Gone),
         }

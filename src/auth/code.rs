@@ -68,6 +68,11 @@ pub fn random_token() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// Tokens are 43 URL-safe base64 characters; anything else is not worth a lookup.
+pub fn looks_like_token(token: &str) -> bool {
+    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
 /// The keyed hash under which a link token is stored and looked up.
 pub fn link_digest(key: &[u8; 32], token: &str) -> Vec<u8> {
     keyed_hash(key, format!("link:{token}").as_bytes()).to_vec()

@@ -24,6 +24,8 @@ pub struct Keys {
     pub codes: [u8; 32],
     /// Keyed hash of CSRF tokens before a session exists.
     pub csrf: [u8; 32],
+    /// Seals queued mail bodies (which hold codes and links) in the outbox.
+    pub outbox: [u8; 32],
 }
 
 impl Keys {
@@ -38,6 +40,7 @@ impl Keys {
             cookie: Key::try_from(&cookie[..]).context("deriving the cookie key")?,
             codes: derive(secret, b"gatehouse one-time codes"),
             csrf: derive(secret, b"gatehouse csrf"),
+            outbox: derive(secret, b"gatehouse outbox"),
         })
     }
 
@@ -136,6 +139,8 @@ mod tests {
     fn derived_keys_differ_by_use() {
         let keys = Keys::from_secret(&[7u8; 32]).unwrap();
         assert_ne!(keys.codes, keys.csrf);
+        assert_ne!(keys.codes, keys.outbox);
+        assert_ne!(keys.csrf, keys.outbox);
     }
 
     #[test]

@@ -5,6 +5,7 @@ pub mod code;
 pub mod csrf;
 pub mod email;
 pub mod keys;
+pub mod known_browser;
 pub mod password;
 pub mod return_to;
 pub mod session;

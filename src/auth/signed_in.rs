@@ -6,6 +6,7 @@ use std::pin::Pin;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 
+use super::known_browser;
 use super::session::SignInSession;
 use crate::db::users::{self, User};
 use crate::error::{AppError, Problem};
@@ -38,21 +39,30 @@ impl FromRequest for SignedInUser {
 }
 
 /// The second factor was accepted for `user_id`: renew the session, mark it
-/// signed in, and send the browser where it was going.
+/// signed in, tell the owner if this browser is new to the account, and send
+/// the browser where it was going.
 pub async fn finish_sign_in(
+    req: &HttpRequest,
     state: &AppState,
     session: &SignInSession,
     user_id: i64,
     return_to: Option<&str>,
 ) -> Result<HttpResponse, AppError> {
-    let user = users::find_by_id(&state.db, user_id).await?;
-    if user.is_none_or(|u| u.disabled) {
+    let Some(user) = users::find_by_id(&state.db, user_id).await?.filter(|u| !u.disabled) else {
         session.end();
         return Err(Problem::SignInExpired.into());
-    }
+    };
     session.complete(user_id)?;
     tracing::info!(user_id, "sign-in completed");
-    Ok(see_other(&landing(state, return_to)))
+    let mut response = see_other(&landing(state, return_to));
+    // The sign-in stands even if this bookkeeping fails.
+    match known_browser::note_sign_in(req, state, &user).await {
+        Ok(cookie) => response.add_cookie(&cookie).map_err(anyhow::Error::from)?,
+        Err(e) => {
+            tracing::error!(user_id, error = format!("{e:#}"), "noting the browser of a sign-in failed")
+        }
+    }
+    Ok(response)
 }
 
 /// Where to go after sign-in: a still-valid `return_to`, else the account page.

@@ -1,7 +1,8 @@
-//! The command line: `serve`, `migrate` and `user …`. Every command applies
+//! The command line: `serve`, `migrate`, `user …`, `audit` and `outbox`. Every command applies
 //! pending migrations first, so `user add` works on a fresh database.
 
 mod audit;
+mod outbox;
 mod serve;
 mod user;
 
@@ -44,6 +45,12 @@ enum Command {
         #[arg(long, value_name = "DURATION", default_value = "24h")]
         since: String,
     },
+    /// Show the mail queue: counts by status and the latest errors.
+    Outbox {
+        /// How many of the latest errors to show.
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        errors: i64,
+    },
 }
 
 impl Cli {
@@ -58,6 +65,7 @@ impl Cli {
             }
             Command::User(command) => user::run(&settings, command).await,
             Command::Audit { user, since } => audit::run(&settings, user.as_deref(), &since).await,
+            Command::Outbox { errors } => outbox::run(&settings, errors).await,
         }
     }
 }

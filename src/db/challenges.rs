@@ -2,6 +2,7 @@
 //! single conditional UPDATE, so two requests (or two instances) can never
 //! both use a code or both get the same guess counted.
 
+use super::outbox::{NewMail, insert_mail};
 use super::{Db, with_pool};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -50,32 +51,47 @@ macro_rules! live {
     };
 }
 
-const INSERT: &str = "INSERT INTO challenges \
-    (flow_id, user_id, purpose, code_hash, link_hash, return_to, attempts, created_at, expires_at) \
-    VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) RETURNING id";
-
-pub async fn insert(db: &Db, new: NewChallenge<'_>) -> Result<i64, sqlx::Error> {
-    with_pool!(db, pool => sqlx::query_scalar(INSERT)
-        .bind(new.flow_id)
-        .bind(new.user_id)
-        .bind(new.purpose)
-        .bind(new.code_hash)
-        .bind(new.link_hash)
-        .bind(new.return_to)
-        .bind(new.now)
-        .bind(new.expires_at)
-        .fetch_one(pool)
-        .await)
+/// Inserts `$new` through `$executor`; evaluates to the new id.
+macro_rules! insert_challenge {
+    ($executor:expr, $new:expr) => {
+        sqlx::query_scalar::<_, i64>(
+            "INSERT INTO challenges \
+             (flow_id, user_id, purpose, code_hash, link_hash, return_to, attempts, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) RETURNING id",
+        )
+        .bind($new.flow_id)
+        .bind($new.user_id)
+        .bind($new.purpose)
+        .bind(&$new.code_hash)
+        .bind(&$new.link_hash)
+        .bind($new.return_to)
+        .bind($new.now)
+        .bind($new.expires_at)
+        .fetch_one($executor)
+        .await?
+    };
 }
 
-/// Marks `old_id` replaced and inserts `new` in one transaction — unless the
-/// old one is younger than `cooldown_until` allows, used, or already replaced,
-/// in which case nothing changes and `None` comes back.
+/// Inserts a challenge and queues its code mail, in one transaction.
+pub async fn insert(db: &Db, new: NewChallenge<'_>, mail: &NewMail) -> Result<i64, sqlx::Error> {
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let id = insert_challenge!(&mut *tx, new);
+        insert_mail!(&mut *tx, mail, Some(id), new.now).await?;
+        tx.commit().await?;
+        Ok(id)
+    })
+}
+
+/// Marks `old_id` replaced, inserts `new` and queues its mail in one
+/// transaction — unless the old one was created after `created_before`, is
+/// used, or already replaced, in which case nothing changes and `None` comes back.
 pub async fn replace(
     db: &Db,
     old_id: i64,
     created_before: i64,
     new: NewChallenge<'_>,
+    mail: &NewMail,
 ) -> Result<Option<i64>, sqlx::Error> {
     let sql = "UPDATE challenges SET replaced_at = $2 \
                WHERE id = $1 AND used_at IS NULL AND replaced_at IS NULL AND created_at <= $3";
@@ -85,17 +101,8 @@ pub async fn replace(
         if done.rows_affected() != 1 {
             return Ok(None);
         }
-        let id: i64 = sqlx::query_scalar(INSERT)
-            .bind(new.flow_id)
-            .bind(new.user_id)
-            .bind(new.purpose)
-            .bind(new.code_hash)
-            .bind(new.link_hash)
-            .bind(new.return_to)
-            .bind(new.now)
-            .bind(new.expires_at)
-            .fetch_one(&mut *tx)
-            .await?;
+        let id = insert_challenge!(&mut *tx, new);
+        insert_mail!(&mut *tx, mail, Some(id), new.now).await?;
         tx.commit().await?;
         Ok(Some(id))
     })
@@ -158,18 +165,4 @@ pub async fn consume_link(
     let sql =
         concat!("UPDATE challenges SET used_at = $2 WHERE link_hash = $1 AND ", live!(), " RETURNING id");
     with_pool!(db, pool => sqlx::query_scalar(sql).bind(link_hash).bind(now).bind(max_attempts).fetch_optional(pool).await)
-}
-
-/// The mail was accepted by the transport: the validity clock starts now.
-pub async fn mark_sent(db: &Db, id: i64, now: i64, ttl_secs: i64) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE challenges SET mail_status = 'sent', mail_sent_at = $2, expires_at = $3, mail_error = NULL \
-               WHERE id = $1 AND used_at IS NULL";
-    with_pool!(db, pool => sqlx::query(sql).bind(id).bind(now).bind(now + ttl_secs).execute(pool).await.map(|r| r.rows_affected()))?;
-    Ok(())
-}
-
-pub async fn mark_failed(db: &Db, id: i64, error: &str) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE challenges SET mail_status = 'failed', mail_error = $2 WHERE id = $1";
-    with_pool!(db, pool => sqlx::query(sql).bind(id).bind(error).execute(pool).await.map(|r| r.rows_affected()))?;
-    Ok(())
 }

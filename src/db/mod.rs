@@ -4,7 +4,9 @@
 
 pub mod audit;
 pub mod challenges;
+pub mod known_browsers;
 pub mod limits;
+pub mod outbox;
 pub mod sessions;
 pub mod users;
 
@@ -90,6 +92,15 @@ impl Db {
             // Every limit window is at most a day.
             sqlx::query("DELETE FROM limit_events WHERE at <= $1").bind(now - 86_400).execute(pool).await?;
             sqlx::query("DELETE FROM limit_locks WHERE bucket NOT IN (SELECT bucket FROM limit_events)").execute(pool).await?;
+            // Settled mail is kept a week for `gatehouse outbox`; its body is already erased.
+            sqlx::query("DELETE FROM outbox WHERE status IN ('sent', 'failed', 'cancelled') AND created_at <= $1")
+                .bind(now - 7 * 86_400)
+                .execute(pool)
+                .await?;
+            sqlx::query("DELETE FROM known_browsers WHERE last_seen <= $1")
+                .bind(now - known_browsers::FORGOTTEN_AFTER_SECS)
+                .execute(pool)
+                .await?;
             sqlx::query("DELETE FROM password_failures WHERE locked_until < $1")
                 .bind(now - limits::RUN_FORGOTTEN_AFTER_SECS)
                 .execute(pool)

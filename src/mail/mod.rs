@@ -4,6 +4,8 @@
 pub mod code_mail;
 pub mod delivery;
 pub mod notice_mail;
+pub mod outbox;
+pub mod requested;
 pub mod transport;
 
 use std::path::{Path, PathBuf};
@@ -53,7 +55,7 @@ impl Mailer {
             Some(raw) => Transport::Smtp(
                 transport::SmtpSettings::parse(raw)
                     .map_err(|e| anyhow::anyhow!("invalid configuration: `smtp_url` {e}"))?
-                    .transport(timeout)?,
+                    .transport(timeout, settings.smtp_ca_file.as_deref())?,
             ),
             None => Transport::Console(settings.mail_dir.clone()),
         };

@@ -29,3 +29,18 @@ pub fn budget_spent(state: &AppState, to: EmailAddress) -> anyhow::Result<Letter
         text,
     })
 }
+
+/// PLACEHOLDER until the mail-content branch lands.
+pub fn new_sign_in(
+    settings: &crate::config::Settings,
+    to: EmailAddress,
+    requested: &super::requested::Requested,
+) -> anyhow::Result<Letter> {
+    let text = format!("New sign-in to your {} account from {}", settings.site_name, requested.browser);
+    Ok(Letter {
+        to,
+        subject: format!("New sign-in to your {} account", settings.site_name),
+        html: super::plain_text_as_html(&text),
+        text,
+    })
+}

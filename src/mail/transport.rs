@@ -1,18 +1,28 @@
 //! `smtp_url`: which SMTP connections are allowed. `smtps://` (implicit TLS)
 //! and `smtp://…?tls=required` (STARTTLS, never falling back) are for real
 //! relays; plain SMTP only to a loopback relay or with an explicit `?tls=none`.
+//! Credentials come from the URL (`smtps://user:password@host`, AUTH after
+//! TLS); `smtp_ca_file` adds trusted CAs for a private relay.
 
 use std::time::Duration;
 
+use std::path::Path;
+
+use anyhow::Context;
 use lettre::transport::smtp::PoolConfig;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
 use url::Url;
+
+use super::outbox::CONCURRENT_SENDS;
 
 #[derive(Clone, Debug)]
 pub struct SmtpSettings {
     /// The URL handed to lettre (with `tls=none` removed: lettre's plain form).
     lettre_url: String,
     pub plain: bool,
+    /// `smtps://`: TLS from the first byte rather than STARTTLS.
+    implicit_tls: bool,
     pub host: String,
 }
 
@@ -40,18 +50,42 @@ impl SmtpSettings {
         if plain {
             lettre_url.set_query(None);
         }
-        Ok(Self { lettre_url: lettre_url.to_string(), plain, host })
+        Ok(Self { lettre_url: lettre_url.to_string(), plain, implicit_tls: url.scheme() == "smtps", host })
     }
 
-    pub fn transport(&self, timeout: Duration) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    /// A pooled transport; `timeout` bounds the connection and every command.
+    pub fn transport(
+        &self,
+        timeout: Duration,
+        ca_file: Option<&Path>,
+    ) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
         if self.plain {
             tracing::warn!(host = %self.host, "mail is sent over plain SMTP, without TLS");
         }
-        Ok(AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.lettre_url)
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.lettre_url)
             .map_err(|e| anyhow::anyhow!("invalid configuration: `smtp_url`: {e}"))?
             .timeout(Some(timeout))
-            .pool_config(PoolConfig::new().max_size(4))
-            .build())
+            .pool_config(PoolConfig::new().max_size(CONCURRENT_SENDS as u32));
+        if let (Some(ca_file), false) = (ca_file, self.plain) {
+            let params = self.tls_trusting(ca_file).context("invalid configuration: `smtp_ca_file`")?;
+            builder =
+                builder.tls(if self.implicit_tls { Tls::Wrapper(params) } else { Tls::Required(params) });
+        }
+        Ok(builder.build())
+    }
+
+    /// TLS that trusts the usual web roots and every certificate in `ca_file`.
+    fn tls_trusting(&self, ca_file: &Path) -> anyhow::Result<TlsParameters> {
+        let pem = std::fs::read(ca_file).with_context(|| format!("{} cannot be read", ca_file.display()))?;
+        anyhow::ensure!(
+            String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----"),
+            "{} holds no PEM certificate",
+            ca_file.display()
+        );
+        // One `Certificate` carries every certificate of a bundle.
+        let params =
+            TlsParameters::builder(self.host.clone()).add_root_certificate(Certificate::from_pem(&pem)?);
+        Ok(params.build_rustls()?)
     }
 }
 

@@ -16,13 +16,15 @@ use crate::auth::signed_in::{finish_sign_in, landing};
 use crate::auth::throttle;
 use crate::db::{challenges, limits, now, users};
 use crate::error::{PageResult, Problem};
-use crate::mail::delivery::send_code;
+use crate::mail::delivery;
 use crate::pages::{PageContext, page_template, render};
 use crate::startup::AppState;
 use crate::urls;
 
 pub enum MailStatus {
     Sending,
+    /// The mail server did not take it yet; the outbox keeps trying.
+    Retrying,
     Sent,
     Failed,
 }
@@ -71,11 +73,11 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
     requester.record(&state, Some(pending.user_id), None, Event::Code, check.verdict.as_str()).await;
     if check.budget_just_spent {
         requester.record(&state, Some(pending.user_id), None, Event::Lockout, "code_budget").await;
-        notify_budget_spent(&state, pending.user_id).await;
+        warn_budget_spent(&state, pending.user_id).await;
     }
     match check.verdict {
         Verdict::Accepted { user_id, return_to } => {
-            finish_sign_in(&state, &session, user_id, return_to.as_deref()).await
+            finish_sign_in(&req, &state, &session, user_id, return_to.as_deref()).await
         }
         Verdict::Wrong { attempts_left } => {
             let plural = if attempts_left == 1 { "attempt" } else { "attempts" };
@@ -96,19 +98,14 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
 
 /// The account's last wrong code of the day was just spent: whoever typed
 /// them knows the password, so its owner should hear about it.
-async fn notify_budget_spent(state: &AppState, user_id: i64) {
-    let user = match users::find_by_id(&state.db, user_id).await {
-        Ok(Some(user)) => user,
-        Ok(None) => return,
-        Err(e) => return tracing::error!(error = %e, "loading the user to warn failed"),
-    };
+async fn warn_budget_spent(state: &AppState, user_id: i64) {
     tracing::warn!(user_id, "daily budget of wrong codes spent; code entry closed");
-    match EmailAddress::parse(&user.email)
-        .map_err(anyhow::Error::from)
-        .and_then(|to| crate::mail::notice_mail::budget_spent(state, to))
-    {
-        Ok(letter) => crate::mail::delivery::spawn_notice(state.mailer.clone(), letter),
-        Err(e) => tracing::error!(error = format!("{e:#}"), "writing the warning mail failed"),
+    let queued = async {
+        let Some(user) = users::find_by_id(&state.db, user_id).await? else { return Ok(()) };
+        delivery::warn_budget_spent(state, EmailAddress::parse(&user.email)?).await
+    };
+    if let Err(e) = queued.await {
+        tracing::error!(error = format!("{e:#}"), "queueing the warning mail failed");
     }
 }
 
@@ -118,10 +115,16 @@ pub async fn resend(req: HttpRequest, state: web::Data<AppState>, _form: CsrfFor
     let user = users::find_by_id(&state.db, pending.user_id).await?.ok_or(Problem::SignInExpired)?;
     let requester = Requester::of(&req, &state);
     let slots = throttle::admit_code_send(&state, &requester, &user).await?;
-    match state.challenges.resend(&state.db, pending.challenge_id).await? {
-        Resend::Sent(issued) => {
-            session.begin_pending(Pending { challenge_id: issued.challenge_id, ..pending })?;
-            send_code(&state, EmailAddress::parse(&user.email).map_err(anyhow::Error::from)?, &issued)?;
+    let to = EmailAddress::parse(&user.email).map_err(anyhow::Error::from)?;
+    let requested = requester.requested();
+    match state
+        .challenges
+        .resend(&state.db, pending.challenge_id, delivery::code_mail(&state, &to, &requested))
+        .await?
+    {
+        Resend::Sent(challenge_id) => {
+            state.outbox.wake();
+            session.begin_pending(Pending { challenge_id, ..pending })?;
             requester.record(&state, Some(user.id), Some(&user.email), Event::CodeSent, "replaced").await;
             Ok(see_other(urls::CODE))
         }
@@ -148,6 +151,7 @@ async fn code_page(
     let masked_email = EmailAddress::parse(&user.email).map(|e| e.masked()).unwrap_or_default();
     let mail_status = match challenge.mail_status.as_str() {
         "sent" => MailStatus::Sent,
+        "retrying" => MailStatus::Retrying,
         "failed" => MailStatus::Failed,
         _ => MailStatus::Sending,
     };

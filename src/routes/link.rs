@@ -9,6 +9,7 @@ use serde::Deserialize;
 
 use crate::audit::{Event, Requester};
 use crate::auth::challenge::Verdict;
+use crate::auth::code::looks_like_token;
 use crate::auth::csrf::CsrfForm;
 use crate::auth::session::SignInSession;
 use crate::auth::signed_in::finish_sign_in;
@@ -62,7 +63,7 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
     match verdict {
         Verdict::Accepted { user_id, return_to } => {
             let session = SignInSession::from_request(&req);
-            finish_sign_in(&state, &session, user_id, return_to.as_deref()).await
+            finish_sign_in(&req, &state, &session, user_id, return_to.as_deref()).await
         }
         verdict => Err(refusal(verdict).into()),
     }
@@ -77,9 +78,4 @@ fn refusal(verdict: Verdict) -> Problem {
         Verdict::Locked { retry_after_secs } => Problem::CodeEntryLocked { retry_after_secs },
         Verdict::Accepted { .. } | Verdict::Wrong { .. } | Verdict::Unknown => Problem::LinkUnknown,
     }
-}
-
-/// Tokens are 43 URL-safe base64 characters; anything else is not worth a lookup.
-fn looks_like_token(token: &str) -> bool {
-    token.len() == 43 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

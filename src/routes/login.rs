@@ -18,7 +18,7 @@ use crate::auth::signed_in::landing;
 use crate::auth::throttle;
 use crate::db::users::{self, User};
 use crate::error::{AppError, PageResult, Problem};
-use crate::mail::delivery::send_code;
+use crate::mail::delivery::code_mail;
 use crate::pages::{PageContext, page_template, render};
 use crate::startup::AppState;
 use crate::urls;
@@ -94,11 +94,13 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
         return refuse(StatusCode::UNAUTHORIZED, WRONG_CREDENTIALS);
     };
     throttle::admit_code_send(&state, &requester, &user).await?;
-    let issued = state.challenges.issue(&state.db, user.id, Purpose::Login, return_to.as_deref()).await?;
-    SignInSession::from_request(&req)
-        .begin_pending(Pending { user_id: user.id, challenge_id: issued.challenge_id })?;
     let to = EmailAddress::parse(&user.email).map_err(anyhow::Error::from)?;
-    send_code(&state, to, &issued)?;
+    let requested = requester.requested();
+    let mail = code_mail(&state, &to, &requested);
+    let challenge_id =
+        state.challenges.issue(&state.db, user.id, Purpose::Login, return_to.as_deref(), mail).await?;
+    state.outbox.wake();
+    SignInSession::from_request(&req).begin_pending(Pending { user_id: user.id, challenge_id })?;
     requester.record(&state, Some(user.id), Some(&user.email), Event::CodeSent, "ok").await;
     Ok(see_other(urls::CODE))
 }

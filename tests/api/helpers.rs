@@ -83,6 +83,9 @@ async fn start_server(cli: &Cli, sink_port: u16, configure: &Configure) -> (Serv
         smtp_url: Some(format!("smtp://127.0.0.1:{sink_port}")),
         mail_dir: workdir.join("mail"),
         support_url: Some(SUPPORT_URL.into()),
+        // Off unless a test is about it: it would put a notice between the
+        // code mails that tests read in order.
+        notify_new_sign_in: false,
         ..Settings::default()
     };
     configure(&mut settings);

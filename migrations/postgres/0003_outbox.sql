@@ -1,0 +1,31 @@
+-- The mail outbox and the browsers each account has signed in from.
+
+-- Every mail is a row here, written in the same transaction as what caused it;
+-- senders on any instance claim due rows, deliver them and record the outcome.
+CREATE TABLE outbox (
+    id              BIGINT  GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    kind            TEXT    NOT NULL,            -- code, new_sign_in, budget_spent
+    challenge_id    BIGINT  REFERENCES challenges (id) ON DELETE SET NULL,
+    recipient       TEXT    NOT NULL,
+    body            BYTEA,                       -- the letter sealed under the secret key; erased once settled
+    status          TEXT    NOT NULL DEFAULT 'queued',  -- queued, sending, sent, failed, cancelled
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT  NOT NULL,
+    lease_until     BIGINT ,                     -- a sender holds the row until then
+    lease_token     BYTEA,                       -- which sender: only it may record the outcome
+    created_at      BIGINT  NOT NULL,
+    sent_at         BIGINT ,
+    last_error      TEXT
+);
+CREATE INDEX outbox_by_due ON outbox (status, next_attempt_at);
+CREATE INDEX outbox_by_challenge ON outbox (challenge_id);
+
+-- A browser is known to an account once a sign-in from it completed; the
+-- browser holds a random token in a long-lived cookie, the table its hash.
+CREATE TABLE known_browsers (
+    user_id    BIGINT  NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    token_hash BYTEA   NOT NULL,
+    first_seen BIGINT  NOT NULL,
+    last_seen  BIGINT  NOT NULL,
+    PRIMARY KEY (user_id, token_hash)
+);

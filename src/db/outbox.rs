@@ -1,0 +1,192 @@
+//! The `outbox` table: one row per mail. A sender claims a due row with one
+//! conditional UPDATE that takes a lease (on Postgres it also skips rows
+//! another instance has locked), and only the holder of the lease may record
+//! the outcome — so no row is sent twice while its sender is alive, and a
+//! row whose sender died is taken up again when the lease runs out.
+
+use super::{Db, with_pool};
+
+/// A mail to queue: the letter is already sealed.
+#[derive(Debug)]
+pub struct NewMail {
+    pub kind: &'static str,
+    pub recipient: String,
+    pub body: Vec<u8>,
+}
+
+/// Inserts `$mail` (a `&NewMail`) for challenge `$challenge_id` at `$now`
+/// through `$executor`, so that callers can queue a mail inside their own
+/// transaction.
+macro_rules! insert_mail {
+    ($executor:expr, $mail:expr, $challenge_id:expr, $now:expr) => {
+        sqlx::query(
+            "INSERT INTO outbox (kind, challenge_id, recipient, body, next_attempt_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $5)",
+        )
+        .bind($mail.kind)
+        .bind($challenge_id)
+        .bind(&$mail.recipient)
+        .bind(&$mail.body)
+        .bind($now)
+        .execute($executor)
+    };
+}
+pub(crate) use insert_mail;
+
+/// Queues a mail on its own.
+pub async fn enqueue(db: &Db, mail: &NewMail, now: i64) -> Result<(), sqlx::Error> {
+    with_pool!(db, pool => insert_mail!(pool, mail, None::<i64>, now).await.map(|_| ()))
+}
+
+/// A row a sender holds the lease on.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Claimed {
+    pub id: i64,
+    pub kind: String,
+    pub challenge_id: Option<i64>,
+    pub body: Option<Vec<u8>>,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+    pub created_at: i64,
+}
+
+/// Rows that are due: queued and waiting for no retry, or held by a sender
+/// whose lease ran out (it crashed or was cut off).
+macro_rules! due {
+    () => {
+        "((status = 'queued' AND next_attempt_at <= $1) OR (status = 'sending' AND lease_until <= $1))"
+    };
+}
+
+const CLAIM_SQLITE: &str = concat!(
+    "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = $2, lease_token = $3 ",
+    "WHERE id = (SELECT id FROM outbox WHERE ",
+    due!(),
+    " ORDER BY next_attempt_at, id LIMIT 1) AND ",
+    due!(),
+    " RETURNING id, kind, challenge_id, body, attempts, created_at"
+);
+
+const CLAIM_POSTGRES: &str = concat!(
+    "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = $2, lease_token = $3 ",
+    "WHERE id = (SELECT id FROM outbox WHERE ",
+    due!(),
+    " ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) AND ",
+    due!(),
+    " RETURNING id, kind, challenge_id, body, attempts, created_at"
+);
+
+/// Takes the lease on the oldest due row until `lease_until`, under `token`.
+pub async fn claim(
+    db: &Db,
+    now: i64,
+    lease_until: i64,
+    token: &[u8],
+) -> Result<Option<Claimed>, sqlx::Error> {
+    match db {
+        Db::Sqlite(pool) => {
+            sqlx::query_as(CLAIM_SQLITE).bind(now).bind(lease_until).bind(token).fetch_optional(pool).await
+        }
+        Db::Postgres(pool) => {
+            sqlx::query_as(CLAIM_POSTGRES).bind(now).bind(lease_until).bind(token).fetch_optional(pool).await
+        }
+    }
+}
+
+/// The SMTP server accepted the mail: the row is settled and its body erased,
+/// and a code's validity clock starts now (same transaction). False when the
+/// lease was lost meanwhile, and nothing was recorded.
+pub async fn mark_sent(
+    db: &Db,
+    id: i64,
+    token: &[u8],
+    now: i64,
+    code_ttl_secs: i64,
+) -> Result<bool, sqlx::Error> {
+    let settle = "UPDATE outbox SET status = 'sent', sent_at = $3, body = NULL, lease_until = NULL, last_error = NULL \
+                  WHERE id = $1 AND lease_token = $2 AND status = 'sending' RETURNING challenge_id";
+    let start_clock = "UPDATE challenges SET mail_status = 'sent', mail_sent_at = $2, expires_at = $3, mail_error = NULL \
+                       WHERE id = $1 AND used_at IS NULL";
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let Some(challenge_id) =
+            sqlx::query_scalar::<_, Option<i64>>(settle).bind(id).bind(token).bind(now).fetch_optional(&mut *tx).await?
+        else {
+            return Ok(false);
+        };
+        if let Some(challenge_id) = challenge_id {
+            sqlx::query(start_clock).bind(challenge_id).bind(now).bind(now + code_ttl_secs).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+/// How an attempt that did not deliver ends.
+pub enum Setback<'a> {
+    /// Try again at this instant.
+    Retry { at: i64, error: &'a str },
+    /// Give up: the mail is marked failed.
+    GiveUp { error: &'a str },
+    /// Not worth sending any more (the code it carries was used or replaced).
+    Cancel { reason: &'a str },
+}
+
+/// Records a failed or pointless attempt (and, for a code mail, the state the
+/// code page shows). False when the lease was lost meanwhile.
+pub async fn mark_setback(db: &Db, id: i64, token: &[u8], setback: Setback<'_>) -> Result<bool, sqlx::Error> {
+    let (status, next_at, error, keep_body, mail_status) = match setback {
+        Setback::Retry { at, error } => ("queued", Some(at), error, true, "retrying"),
+        Setback::GiveUp { error } => ("failed", None, error, false, "failed"),
+        Setback::Cancel { reason } => ("cancelled", None, reason, false, "failed"),
+    };
+    let settle = "UPDATE outbox SET status = $3, next_attempt_at = COALESCE($4, next_attempt_at), \
+                  last_error = $5, lease_until = NULL, body = CASE WHEN $6 THEN body ELSE NULL END \
+                  WHERE id = $1 AND lease_token = $2 AND status = 'sending' RETURNING challenge_id";
+    let show = "UPDATE challenges SET mail_status = $2 WHERE id = $1 AND mail_status <> 'sent'";
+    with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let Some(challenge_id) = sqlx::query_scalar::<_, Option<i64>>(settle)
+            .bind(id)
+            .bind(token)
+            .bind(status)
+            .bind(next_at)
+            .bind(error)
+            .bind(keep_body)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(false);
+        };
+        if let Some(challenge_id) = challenge_id.filter(|_| status != "cancelled") {
+            sqlx::query(show).bind(challenge_id).bind(mail_status).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    })
+}
+
+/// How many rows are in each status.
+pub async fn counts(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let sql = "SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status";
+    with_pool!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)
+}
+
+/// A row with an error on record, for operators.
+#[derive(Debug, sqlx::FromRow)]
+pub struct Trouble {
+    pub id: i64,
+    pub kind: String,
+    pub recipient: String,
+    pub status: String,
+    pub attempts: i32,
+    pub created_at: i64,
+    pub last_error: String,
+}
+
+/// The newest rows with an error on record (failed, or queued for a retry).
+pub async fn troubles(db: &Db, limit: i64) -> Result<Vec<Trouble>, sqlx::Error> {
+    let sql = "SELECT id, kind, recipient, status, attempts, created_at, last_error FROM outbox \
+               WHERE last_error IS NOT NULL AND status <> 'cancelled' ORDER BY id DESC LIMIT $1";
+    with_pool!(db, pool => sqlx::query_as(sql).bind(limit).fetch_all(pool).await)
+}
