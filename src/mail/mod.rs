@@ -4,6 +4,7 @@
 pub mod code_mail;
 pub mod delivery;
 pub mod notice_mail;
+pub mod requested;
 pub mod transport;
 
 use std::path::{Path, PathBuf};
