@@ -23,6 +23,7 @@ pub fn send_code(state: &AppState, to: EmailAddress, issued: &Issued) -> anyhow:
         ttl_secs: state.settings.otp_ttl_secs,
         support_url: state.settings.support_url.as_deref(),
         code_in_subject: state.settings.otp_code_in_subject,
+        requested: &super::requested::Requested::new(None, None, time::OffsetDateTime::now_utc()),
     }
     .letter()?;
     let ttl = state.challenges.ttl_secs;
