@@ -105,7 +105,7 @@ async fn notify_budget_spent(state: &AppState, user_id: i64) {
     tracing::warn!(user_id, "daily budget of wrong codes spent; code entry closed");
     match EmailAddress::parse(&user.email)
         .map_err(anyhow::Error::from)
-        .and_then(|to| crate::mail::notice_mail::budget_spent(state, to))
+        .and_then(|to| crate::mail::notice_mail::budget_spent(&state.settings, to))
     {
         Ok(letter) => crate::mail::delivery::spawn_notice(state.mailer.clone(), letter),
         Err(e) => tracing::error!(error = format!("{e:#}"), "writing the warning mail failed"),
