@@ -1,9 +1,10 @@
 //! The sign-in code mail: the code large and easy to copy, the link, how
-//! long both are valid, and what to do if it wasn't you.
+//! long both are valid, who asked for them, and what to do if it wasn't you.
 
 use askama::Template;
 
 use super::Letter;
+use super::requested::Requested;
 use crate::auth::code::OneTimeCode;
 use crate::auth::email::EmailAddress;
 
@@ -14,6 +15,7 @@ struct Fields<'a> {
     link: &'a str,
     minutes: u64,
     support_url: Option<&'a str>,
+    requested: &'a Requested,
 }
 
 #[derive(Template)]
@@ -37,6 +39,7 @@ pub struct CodeMail<'a> {
     pub support_url: Option<&'a str>,
     /// Put the code in the subject, so a phone's notification shows it.
     pub code_in_subject: bool,
+    pub requested: &'a Requested,
 }
 
 impl CodeMail<'_> {
@@ -47,6 +50,7 @@ impl CodeMail<'_> {
             link: self.link,
             minutes: self.ttl_secs.div_ceil(60),
             support_url: self.support_url,
+            requested: self.requested,
         };
         let text = CodeText { m: &fields }.render()?;
         let html = CodeHtml { m: &fields }.render()?;
@@ -71,9 +75,19 @@ fn grouped(code: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use time::macros::datetime;
+
     use super::*;
 
-    fn letter(code_in_subject: bool) -> Letter {
+    fn firefox_on_windows() -> Requested {
+        Requested {
+            browser: "Firefox on Windows 10".into(),
+            ip: Some("203.0.113.7".into()),
+            at: datetime!(2026-12-03 14:03 UTC),
+        }
+    }
+
+    fn letter_from(requested: &Requested, support_url: Option<&str>, code_in_subject: bool) -> Letter {
         let code = OneTimeCode::parse("483920", 6).unwrap();
         CodeMail {
             to: EmailAddress::parse("ann@example.com").unwrap(),
@@ -81,11 +95,16 @@ mod tests {
             code: &code,
             link: "https://login.example.com/login/link?token=x",
             ttl_secs: 600,
-            support_url: None,
+            support_url,
             code_in_subject,
+            requested,
         }
         .letter()
         .unwrap()
+    }
+
+    fn letter(code_in_subject: bool) -> Letter {
+        letter_from(&firefox_on_windows(), None, code_in_subject)
     }
 
     #[test]
@@ -107,7 +126,64 @@ mod tests {
     }
 
     #[test]
+    fn both_parts_say_who_asked_and_where_to_get_help() {
+        let mail = letter_from(&firefox_on_windows(), Some("https://help.example.com"), false);
+        for part in [&mail.text, &mail.html] {
+            for fact in [
+                "Gatehouse",
+                "Firefox on Windows 10",
+                "203.0.113.7",
+                "3 December 2026 at 14:03 UTC",
+                "https://help.example.com",
+                "change your password",
+            ] {
+                assert!(part.contains(fact), "{fact} missing from {part}");
+            }
+            assert!(!part.contains("{{") && !part.contains("{%"), "{part}");
+        }
+    }
+
+    #[test]
+    fn without_an_ip_or_support_link_neither_is_mentioned() {
+        let requested = Requested { ip: None, ..firefox_on_windows() };
+        let mail = letter_from(&requested, None, false);
+        for part in [&mail.text, &mail.html] {
+            assert!(!part.contains("IP address") && !part.contains("Contact support"), "{part}");
+        }
+    }
+
+    #[test]
+    fn the_code_is_alone_on_its_line_in_the_text_part() {
+        assert!(letter(false).text.lines().any(|line| line == "483920"));
+    }
+
+    #[test]
+    fn the_html_part_hides_the_code_in_its_preheader_and_links_the_button() {
+        let html = letter(false).html;
+        assert!(html.contains("display:none") && html.contains("Your code is 483920"), "{html}");
+        assert!(html.contains(r#"<a href="https://login.example.com/login/link?token=x""#), "{html}");
+    }
+
+    #[test]
+    fn a_hostile_user_agent_is_escaped_in_the_html_part() {
+        let requested = Requested { browser: "<script>alert(1)</script>".into(), ..firefox_on_windows() };
+        let html = letter_from(&requested, None, false).html;
+        assert!(!html.contains("<script>") && html.contains("&#60;script&#62;"), "{html}");
+    }
+
+    #[test]
     fn long_codes_are_grouped_too() {
         assert_eq!(grouped("12345678"), "123 456 78");
+    }
+
+    /// `scripts/mail-preview` sets the variable to look at the mail in a browser.
+    #[test]
+    fn the_mail_is_saved_for_preview_when_asked() {
+        let Some(dir) = std::env::var_os("GATEHOUSE_MAIL_PREVIEW_DIR").map(std::path::PathBuf::from) else {
+            return;
+        };
+        let mail = letter_from(&firefox_on_windows(), Some("https://help.example.com"), true);
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("code.html"), mail.html).unwrap();
     }
 }

@@ -21,7 +21,6 @@ pub fn code_mail<'a>(
     move |code, link_token| {
         let origin = state.public_origin.as_str().trim_end_matches('/');
         let link = format!("{origin}{}?token={link_token}", urls::LINK);
-        let _ = requested;
         let letter = CodeMail {
             to: to.clone(),
             site_name: &state.settings.site_name,
@@ -30,6 +29,7 @@ pub fn code_mail<'a>(
             ttl_secs: state.settings.otp_ttl_secs,
             support_url: state.settings.support_url.as_deref(),
             code_in_subject: state.settings.otp_code_in_subject,
+            requested,
         }
         .letter()?;
         state.outbox.seal(MailKind::Code, &letter)
@@ -48,6 +48,6 @@ pub fn new_sign_in_notice(
 
 /// Warns the owner that the day's budget of wrong codes was spent.
 pub async fn warn_budget_spent(state: &AppState, to: EmailAddress) -> anyhow::Result<()> {
-    let letter = notice_mail::budget_spent(state, to)?;
+    let letter = notice_mail::budget_spent(&state.settings, to)?;
     state.outbox.enqueue(MailKind::BudgetSpent, &letter).await
 }

@@ -97,21 +97,6 @@ impl Mailer {
     }
 }
 
-/// A minimal HTML twin of a plain-text mail: the same words, escaped, one paragraph per blank line.
-pub fn plain_text_as_html(text: &str) -> String {
-    let escape = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
-    let paragraphs: String = text
-        .split("\n\n")
-        .map(|p| format!("<p style=\"margin:0 0 16px;\">{}</p>\n", escape(p.trim())))
-        .collect();
-    format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" \
-         content=\"width=device-width, initial-scale=1\"></head><body style=\"font-family:system-ui,sans-serif;\
-         font-size:16px;line-height:1.5;padding:24px 16px;\"><div style=\"max-width:480px;margin:0 auto;\">\n\
-         {paragraphs}</div></body></html>"
-    )
-}
-
 async fn print_and_save(dir: &Path, letter: &Letter, message: &Message) -> anyhow::Result<()> {
     tokio::fs::create_dir_all(dir).await.with_context(|| format!("creating {}", dir.display()))?;
     let stamp = time::OffsetDateTime::now_utc().unix_timestamp_nanos();

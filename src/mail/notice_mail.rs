@@ -1,46 +1,171 @@
-//! Security notices to an account's owner.
+//! Security notices to an account's owner: a new sign-in, and a day's
+//! budget of wrong codes spent.
 
 use askama::Template;
 
 use super::Letter;
+use super::requested::Requested;
 use crate::auth::email::EmailAddress;
-use crate::startup::AppState;
+use crate::config::Settings;
 
-#[derive(Template)]
-#[template(path = "mail/budget_spent.txt")]
-struct BudgetSpentText<'a> {
+/// What both parts of the "budget spent" notice say.
+struct BudgetSpent<'a> {
     site_name: &'a str,
     budget: u32,
     support_url: Option<&'a str>,
 }
 
+#[derive(Template)]
+#[template(path = "mail/budget_spent.txt")]
+struct BudgetSpentText<'a> {
+    m: &'a BudgetSpent<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/budget_spent.html")]
+struct BudgetSpentHtml<'a> {
+    m: &'a BudgetSpent<'a>,
+}
+
 /// "Someone has your password": the day's budget of wrong codes was spent.
-pub fn budget_spent(state: &AppState, to: EmailAddress) -> anyhow::Result<Letter> {
-    let text = BudgetSpentText {
-        site_name: &state.settings.site_name,
-        budget: state.settings.code_failure_budget,
-        support_url: state.settings.support_url.as_deref(),
-    }
-    .render()?;
+pub fn budget_spent(settings: &Settings, to: EmailAddress) -> anyhow::Result<Letter> {
+    let fields = BudgetSpent {
+        site_name: &settings.site_name,
+        budget: settings.code_failure_budget,
+        support_url: settings.support_url.as_deref(),
+    };
     Ok(Letter {
         to,
-        subject: format!("Someone is trying to sign in to your {} account", state.settings.site_name),
-        html: super::plain_text_as_html(&text),
-        text,
+        subject: format!("Someone is trying to sign in to your {} account", settings.site_name),
+        text: BudgetSpentText { m: &fields }.render()?,
+        html: BudgetSpentHtml { m: &fields }.render()?,
     })
 }
 
-/// PLACEHOLDER until the mail-content branch lands.
-pub fn new_sign_in(
-    settings: &crate::config::Settings,
-    to: EmailAddress,
-    requested: &super::requested::Requested,
-) -> anyhow::Result<Letter> {
-    let text = format!("New sign-in to your {} account from {}", settings.site_name, requested.browser);
+/// What both parts of the "new sign-in" notice say.
+struct NewSignIn<'a> {
+    site_name: &'a str,
+    support_url: Option<&'a str>,
+    requested: &'a Requested,
+}
+
+#[derive(Template)]
+#[template(path = "mail/new_sign_in.txt")]
+struct NewSignInText<'a> {
+    m: &'a NewSignIn<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/new_sign_in.html")]
+struct NewSignInHtml<'a> {
+    m: &'a NewSignIn<'a>,
+}
+
+/// Tells the owner where and when their account was just signed in to, so
+/// a sign-in that was not theirs does not go unnoticed.
+pub fn new_sign_in(settings: &Settings, to: EmailAddress, requested: &Requested) -> anyhow::Result<Letter> {
+    let fields =
+        NewSignIn { site_name: &settings.site_name, support_url: settings.support_url.as_deref(), requested };
     Ok(Letter {
         to,
         subject: format!("New sign-in to your {} account", settings.site_name),
-        html: super::plain_text_as_html(&text),
-        text,
+        text: NewSignInText { m: &fields }.render()?,
+        html: NewSignInHtml { m: &fields }.render()?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn settings(support_url: Option<&str>) -> Settings {
+        Settings {
+            site_name: "Gatehouse".into(),
+            support_url: support_url.map(str::to_owned),
+            code_failure_budget: 50,
+            ..Settings::default()
+        }
+    }
+
+    fn ann() -> EmailAddress {
+        EmailAddress::parse("ann@example.com").unwrap()
+    }
+
+    fn firefox_on_windows() -> Requested {
+        Requested {
+            browser: "Firefox on Windows 10".into(),
+            ip: Some("203.0.113.7".into()),
+            at: datetime!(2026-12-03 14:03 UTC),
+        }
+    }
+
+    fn assert_rendered(letter: &Letter) {
+        for part in [&letter.text, &letter.html] {
+            assert!(!part.contains("{{") && !part.contains("{%"), "{part}");
+        }
+    }
+
+    #[test]
+    fn a_new_sign_in_says_where_and_when_in_both_parts() {
+        let mail =
+            new_sign_in(&settings(Some("https://help.example.com")), ann(), &firefox_on_windows()).unwrap();
+        assert_eq!(mail.subject, "New sign-in to your Gatehouse account");
+        for part in [&mail.text, &mail.html] {
+            for fact in [
+                "Firefox on Windows 10",
+                "203.0.113.7",
+                "3 December 2026 at 14:03 UTC",
+                "https://help.example.com",
+            ] {
+                assert!(part.contains(fact), "{fact} missing from {part}");
+            }
+            assert!(part.contains("Change your password"), "{part}");
+        }
+        assert_rendered(&mail);
+    }
+
+    #[test]
+    fn a_new_sign_in_without_an_ip_or_support_link_leaves_both_out() {
+        let requested = Requested { ip: None, ..firefox_on_windows() };
+        let mail = new_sign_in(&settings(None), ann(), &requested).unwrap();
+        for part in [&mail.text, &mail.html] {
+            assert!(!part.contains("IP address") && !part.contains("Contact support"), "{part}");
+        }
+        assert_rendered(&mail);
+    }
+
+    #[test]
+    fn a_hostile_user_agent_is_escaped_in_the_html_part() {
+        let requested = Requested { browser: "<script>alert(1)</script>".into(), ..firefox_on_windows() };
+        let mail = new_sign_in(&settings(None), ann(), &requested).unwrap();
+        assert!(!mail.html.contains("<script>"), "{}", mail.html);
+        assert!(mail.html.contains("&#60;script&#62;"), "{}", mail.html);
+    }
+
+    #[test]
+    fn a_spent_budget_says_how_many_codes_and_what_to_do_in_both_parts() {
+        let mail = budget_spent(&settings(Some("https://help.example.com")), ann()).unwrap();
+        assert_eq!(mail.subject, "Someone is trying to sign in to your Gatehouse account");
+        for part in [&mail.text, &mail.html] {
+            for fact in ["50 wrong sign-in codes", "change your", "https://help.example.com"] {
+                assert!(part.contains(fact), "{fact} missing from {part}");
+            }
+        }
+        assert_rendered(&mail);
+    }
+
+    /// `scripts/mail-preview` sets the variable to look at the mails in a browser.
+    #[test]
+    fn the_notices_are_saved_for_preview_when_asked() {
+        let Some(dir) = std::env::var_os("GATEHOUSE_MAIL_PREVIEW_DIR").map(std::path::PathBuf::from) else {
+            return;
+        };
+        let settings = settings(Some("https://help.example.com"));
+        std::fs::create_dir_all(&dir).unwrap();
+        let sign_in = new_sign_in(&settings, ann(), &firefox_on_windows()).unwrap();
+        std::fs::write(dir.join("new_sign_in.html"), sign_in.html).unwrap();
+        std::fs::write(dir.join("budget_spent.html"), budget_spent(&settings, ann()).unwrap().html).unwrap();
+    }
 }
