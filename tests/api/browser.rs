@@ -69,8 +69,17 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(base: &str) -> Browser {
+        Self::with_client(base, reqwest::Client::builder())
+    }
+
+    /// A new browser that names itself with `user_agent`.
+    pub fn with_user_agent(&self, user_agent: &str) -> Browser {
+        Self::with_client(&self.base, reqwest::Client::builder().user_agent(user_agent))
+    }
+
+    fn with_client(base: &str, builder: reqwest::ClientBuilder) -> Browser {
         let jar = Arc::new(Jar::default());
-        let client = reqwest::Client::builder()
+        let client = builder
             .cookie_provider(jar.clone())
             .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(30))

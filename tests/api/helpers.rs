@@ -73,21 +73,7 @@ async fn start_server(cli: &Cli, sink_port: u16, configure: &Configure) -> (Serv
     let port = listener.local_addr().expect("listener address").port();
     let address = format!("http://127.0.0.1:{port}");
 
-    let workdir = cli.database.workdir();
-    let mut settings = Settings {
-        database_url: cli.database.url.clone(),
-        bind: format!("127.0.0.1:{port}"),
-        public_url: address.clone(),
-        secret_key: Some(cli.secret_key.clone()),
-        secret_key_file: workdir.join("gatehouse.key"),
-        smtp_url: Some(format!("smtp://127.0.0.1:{sink_port}")),
-        mail_dir: workdir.join("mail"),
-        support_url: Some(SUPPORT_URL.into()),
-        // Off unless a test is about it: it would put a notice between the
-        // code mails that tests read in order.
-        notify_new_sign_in: false,
-        ..Settings::default()
-    };
+    let mut settings = base_settings(cli, sink_port, &address);
     configure(&mut settings);
 
     let application =
@@ -98,7 +84,30 @@ async fn start_server(cli: &Cli, sink_port: u16, configure: &Configure) -> (Serv
     (server, port, address)
 }
 
+fn base_settings(cli: &Cli, sink_port: u16, address: &str) -> Settings {
+    let workdir = cli.database.workdir();
+    Settings {
+        database_url: cli.database.url.clone(),
+        bind: address.trim_start_matches("http://").to_owned(),
+        public_url: address.to_owned(),
+        secret_key: Some(cli.secret_key.clone()),
+        secret_key_file: workdir.join("gatehouse.key"),
+        smtp_url: Some(format!("smtp://127.0.0.1:{sink_port}")),
+        mail_dir: workdir.join("mail"),
+        support_url: Some(SUPPORT_URL.into()),
+        // Off unless a test is about it: it would put a notice between the
+        // code mails that tests read in order.
+        notify_new_sign_in: false,
+        ..Settings::default()
+    }
+}
+
 impl TestApp {
+    /// The port of this app's own SMTP sink, where `next_mail` reads.
+    pub fn sink_port(&self) -> u16 {
+        self.sink_port
+    }
+
     pub fn new_browser(&self) -> Browser {
         Browser::new(&self.address)
     }
@@ -130,7 +139,26 @@ impl TestApp {
     /// Stops the server and starts a new `Application` on the same database
     /// and secret key, on a new port. `self.browser` keeps its cookies.
     pub async fn restart(&mut self) {
+        self.stop().await;
+        self.start_again().await;
+    }
+
+    /// Stops the server (and its mail senders); `start_again` brings it back.
+    pub async fn stop(&self) {
         self.server.stop(false).await;
+    }
+
+    /// Starts the stopped server again, with its settings further changed by `configure`.
+    pub async fn start_again_with(&mut self, configure: impl Fn(&mut Settings) + Send + Sync + 'static) {
+        let before = self.configure.clone();
+        self.configure = Arc::new(move |settings| {
+            before(settings);
+            configure(settings);
+        });
+        self.start_again().await;
+    }
+
+    async fn start_again(&mut self) {
         let (server, port, address) = start_server(&self.cli, self.sink_port, &self.configure).await;
         self.server = server;
         self.port = port;
@@ -172,6 +200,21 @@ impl TestApp {
     pub async fn start_second_instance(&self) -> Instance {
         let (server, _port, address) = start_server(&self.cli, self.sink_port, &self.configure).await;
         Instance { address, server }
+    }
+}
+
+/// An instance on `cli`'s database that mails to the sink on `sink_port`,
+/// for tests that set up the database before any instance runs.
+pub async fn start_instance(cli: &Cli, sink_port: u16) -> Instance {
+    let (server, _port, address) =
+        start_server(cli, sink_port, &(Arc::new(|_: &mut Settings| {}) as Configure)).await;
+    Instance { address, server }
+}
+
+impl Cli {
+    /// The settings the app of this test database runs with (before `configure`).
+    pub fn settings(&self, sink_port: u16) -> Settings {
+        base_settings(self, sink_port, "http://127.0.0.1:0")
     }
 }
 

@@ -75,4 +75,37 @@ impl Database {
             .unwrap_or_else(|e| panic!("{sql}: {e}"));
         rows.into_iter().map(|(a, b, c, d, e, f, g)| [a, b, c, d, e, f, g].join("\t")).collect()
     }
+
+    /// The outbox, oldest first: (kind, status, attempts, whether a body is kept, the body's bytes).
+    pub async fn outbox_rows(&self) -> Vec<OutboxRow> {
+        let sql = "SELECT kind, status, CAST(attempts AS BIGINT), body FROM outbox ORDER BY id";
+        let rows: Vec<(String, String, i64, Option<Vec<u8>>)> =
+            on_pool!(&self.db, pool => sqlx::query_as(sql).fetch_all(pool).await)
+                .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows.into_iter()
+            .map(|(kind, status, attempts, body)| OutboxRow { kind, status, attempts, body })
+            .collect()
+    }
+
+    /// When the newest challenge of `email` was created, its mail accepted, and it expires.
+    pub async fn newest_challenge_clock(&self, email: &str) -> (i64, Option<i64>, i64) {
+        let sql = "SELECT created_at, mail_sent_at, expires_at FROM challenges \
+                   WHERE user_id = (SELECT id FROM users WHERE email = $1) ORDER BY id DESC LIMIT 1";
+        on_pool!(&self.db, pool => sqlx::query_as(sql).bind(email).fetch_one(pool).await)
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Runs a statement that changes rows, as a crash or an operator would leave them.
+    pub async fn execute(&self, sql: &'static str) {
+        on_pool!(&self.db, pool => sqlx::query(sql).execute(pool).await.map(|_| ()))
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+#[derive(Debug)]
+pub struct OutboxRow {
+    pub kind: String,
+    pub status: String,
+    pub attempts: i64,
+    pub body: Option<Vec<u8>>,
 }

@@ -23,6 +23,8 @@ mod instances;
 mod link;
 mod login;
 mod mailed_code;
+mod new_sign_in;
+mod outbox;
 mod pages;
 mod password_throttle;
 mod resend;

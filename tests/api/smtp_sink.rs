@@ -13,7 +13,12 @@ pub struct SmtpSink {
 
 impl SmtpSink {
     pub async fn start() -> SmtpSink {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind the SMTP sink");
+        Self::start_on(0).await
+    }
+
+    /// A sink on a chosen port: the SMTP server that comes back after an outage.
+    pub async fn start_on(port: u16) -> SmtpSink {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.expect("bind the SMTP sink");
         let port = listener.local_addr().expect("SMTP sink address").port();
         let (outbox, inbox) = unbounded_channel();
         tokio::spawn(async move {
