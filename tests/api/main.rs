@@ -10,6 +10,7 @@ mod helpers;
 mod inspect;
 mod mail;
 mod smtp_sink;
+mod tls_smtp_server;
 
 mod audit;
 mod bounded_hashing;
@@ -31,3 +32,4 @@ mod resend;
 mod secrets_in_logs;
 mod session;
 mod sign_ins_per_ip;
+mod starttls;
