@@ -16,6 +16,10 @@ use gatehouse::config::Settings;
 use gatehouse::db::{Db, users};
 use gatehouse::startup::Application;
 
+use common::{client, csrf_of, report};
+
+mod common;
+
 const PASSWORD: &str = "a benchmark passphrase";
 const FLOODERS: usize = 64;
 const PROBES: usize = 400;
@@ -78,15 +82,6 @@ async fn main() -> anyhow::Result<()> {
     report("POST /login/code, alone", &quiet_code);
     report("POST /login/code, under the flood", &loud_code);
     Ok(())
-}
-
-fn client() -> anyhow::Result<reqwest::Client> {
-    Ok(reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?)
-}
-
-fn csrf_of(page: &str) -> String {
-    let start = page.find("name=\"csrf\" value=\"").map(|i| i + 19).unwrap_or(0);
-    page[start..].split('"').next().unwrap_or_default().to_owned()
 }
 
 async fn flood_password_step(
@@ -167,17 +162,4 @@ async fn probe_code(base: &str, pending: &[(reqwest::Client, String)]) -> anyhow
         }
     }
     Ok(times)
-}
-
-fn report(what: &str, times: &[Duration]) {
-    let mut sorted = times.to_vec();
-    sorted.sort();
-    let at = |q: f64| sorted[((sorted.len() as f64 - 1.0) * q).round() as usize];
-    println!(
-        "{what:<36} n={:<5} p50={:>8.2?} p99={:>8.2?} max={:>8.2?}",
-        sorted.len(),
-        at(0.5),
-        at(0.99),
-        at(1.0)
-    );
 }

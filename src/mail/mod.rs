@@ -70,11 +70,12 @@ impl Mailer {
         let message = self.encode(letter)?;
         match &self.transport {
             Transport::Smtp(smtp) => {
-                tokio::time::timeout(self.timeout, smtp.send(message))
-                    .await
-                    .context("the SMTP server did not answer in time")?
-                    .context("the SMTP server refused the mail")?;
-                Ok(())
+                // lettre's errors name their causes already: one line, no chain.
+                match tokio::time::timeout(self.timeout, smtp.send(message)).await {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(anyhow::anyhow!("SMTP: {e}")),
+                    Err(_) => Err(anyhow::anyhow!("SMTP: no answer within {:?}", self.timeout)),
+                }
             }
             Transport::Console(dir) => print_and_save(dir, letter, &message).await,
         }

@@ -11,6 +11,8 @@ pub struct Mail {
     pub content_type: String,
     pub text: Option<String>,
     pub html: Option<String>,
+    /// Every header's name, lower-cased, with its raw value.
+    pub headers: Vec<(String, String)>,
 }
 
 impl Mail {
@@ -41,7 +43,27 @@ impl Mail {
                 _ => {}
             }
         }
-        Mail { to, subject: message.subject().unwrap_or_default().to_owned(), content_type, text, html }
+        let headers = message
+            .headers()
+            .iter()
+            .map(|h| {
+                let raw = &raw[h.offset_start as usize..h.offset_end as usize];
+                (h.name().to_ascii_lowercase(), String::from_utf8_lossy(raw).trim().to_owned())
+            })
+            .collect();
+        Mail {
+            to,
+            subject: message.subject().unwrap_or_default().to_owned(),
+            content_type,
+            text,
+            html,
+            headers,
+        }
+    }
+
+    /// The raw value of header `name`, if the mail has it.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     pub fn text(&self) -> &str {

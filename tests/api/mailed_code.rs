@@ -7,6 +7,7 @@ use crate::helpers::spawn_app;
 on_both_backends! {
     the_mail_has_a_text_and_an_html_part_with_the_code_and_the_link,
     the_mailed_link_uses_public_url_whatever_the_host_header_says,
+    the_mail_is_dated_identified_marked_automatic_and_says_who_asked,
 }
 
 async fn the_mail_has_a_text_and_an_html_part_with_the_code_and_the_link(backend: Backend) {
@@ -49,4 +50,27 @@ async fn the_mailed_link_uses_public_url_whatever_the_host_header_says(backend: 
         "the link ignores Host and X-Forwarded-Host: {}",
         mail.link()
     );
+}
+
+async fn the_mail_is_dated_identified_marked_automatic_and_says_who_asked(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let safari = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_1 like Mac OS X) AppleWebKit/605.1.15 \
+                  (KHTML, like Gecko) Version/18.1 Mobile/15E148 Safari/604.1";
+    let mail = app.start_sign_in(&app.browser.with_user_agent(safari)).await;
+
+    assert_eq!(mail.header("auto-submitted"), Some("auto-generated"));
+    let message_id = mail.header("message-id").unwrap_or_default();
+    assert!(message_id.starts_with('<') && message_id.contains('@'), "Message-ID: {message_id:?}");
+    assert!(
+        mail.header("date").is_some_and(|d| d.contains("+0000") || d.contains("GMT")),
+        "{:?}",
+        mail.headers
+    );
+    let subject_code: String = mail.subject.chars().filter(char::is_ascii_digit).collect();
+    assert_eq!(subject_code, mail.code(), "the code is in the subject: {:?}", mail.subject);
+    for part in [mail.text(), mail.html.as_deref().unwrap_or_default()] {
+        for fact in ["Safari on iPhone", "127.0.0.1", "UTC"] {
+            assert!(part.contains(fact), "both parts name {fact:?}:\n{part}");
+        }
+    }
 }

@@ -24,6 +24,7 @@ on_both_backends! {
     two_instances_deliver_a_hundred_queued_mails_exactly_once,
     the_outbox_never_holds_a_readable_code,
     a_replaced_code_mail_still_waiting_is_never_sent,
+    a_mail_server_that_never_answers_costs_a_timeout_not_a_stuck_sender,
 }
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -249,4 +250,33 @@ async fn a_replaced_code_mail_still_waiting_is_never_sent(backend: Backend) {
     let statuses: Vec<String> = db.outbox_rows().await.into_iter().map(|r| r.status).collect();
     assert_eq!(statuses, ["cancelled", "sent"], "only the newest code is mailed");
     assert!(server.inbox.try_recv().is_err(), "the replaced code never reached the mail server");
+}
+
+async fn a_mail_server_that_never_answers_costs_a_timeout_not_a_stuck_sender(backend: Backend) {
+    // Accepts connections and never says a word, not even its greeting.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = silent.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = silent.accept().await {
+            held.push(stream);
+        }
+    });
+    let app = spawn_app_with(backend, move |s| {
+        s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+        s.smtp_timeout_secs = 1;
+        s.mail_retry_delay_secs = 1;
+    })
+    .await;
+    app.browser.enter_password(&app.user.email, &app.user.password).await;
+    reload_until_code_page_says(&app.browser, STILL_TRYING).await;
+    let db = database_of(&app).await;
+    let started = Instant::now();
+    while db.outbox_rows().await[0].attempts < 3 {
+        assert!(started.elapsed() < DEADLINE, "the sender is stuck: {:?}", db.outbox_rows().await);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let outbox = app.cli.run_ok(&["outbox"], None).await.stdout;
+    let timed_out = outbox.contains("timed out") || outbox.contains("no answer within");
+    assert!(outbox.contains("#1") && timed_out, "the timeout is on record:\n{outbox}");
 }
