@@ -6,6 +6,7 @@
 
 mod backend;
 mod browser;
+mod chrome;
 mod helpers;
 mod inspect;
 mod mail;
@@ -27,6 +28,7 @@ mod mailed_code;
 mod new_sign_in;
 mod outbox;
 mod pages;
+mod pages_in_chrome;
 mod password_throttle;
 mod resend;
 mod secrets_in_logs;
