@@ -1,8 +1,10 @@
 //! `GET /auth/verify`: forward-auth for nginx `auth_request`, Traefik
 //! `ForwardAuth` and Caddy `forward_auth`. 200 with the identity headers for
-//! a fully signed-in session; 401 otherwise. With `?redirect=1` a browser
-//! request relayed by a trusted proxy is sent to sign in instead, and comes
-//! back to the URL it asked for. Any failure inside the check denies.
+//! a fully signed-in session; 401 otherwise. To a trusted proxy the 401
+//! carries the sign-in URL (with the original URL as `return_to`) in
+//! `Location`, for nginx's `error_page 401`; with `?redirect=1` a browser
+//! request is answered 302 to it instead (Traefik, Caddy). Any failure
+//! inside the check denies.
 
 use actix_web::http::header::{ACCEPT, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -36,11 +38,18 @@ pub async fn verify(
             Err(e) => tracing::error!(error = %e, "forward-auth check failed; denying"),
         }
     }
-    let wants_redirect = query.redirect.as_deref().is_some_and(|v| v == "1" || v == "true");
-    if wants_redirect && accepts_html(&req) && is_trusted_peer(&req, &state.trusted_proxies) {
-        return HttpResponse::Found().insert_header((LOCATION, sign_in_url(&req, &state))).finish();
+    if !is_trusted_peer(&req, &state.trusted_proxies) {
+        return HttpResponse::Unauthorized().content_type("text/plain").body("unauthorized");
     }
-    HttpResponse::Unauthorized().content_type("text/plain").body("unauthorized")
+    let sign_in = sign_in_url(&req, &state);
+    let wants_redirect = query.redirect.as_deref().is_some_and(|v| v == "1" || v == "true");
+    if wants_redirect && accepts_html(&req) {
+        return HttpResponse::Found().insert_header((LOCATION, sign_in)).finish();
+    }
+    HttpResponse::Unauthorized()
+        .insert_header((LOCATION, sign_in))
+        .content_type("text/plain")
+        .body("unauthorized")
 }
 
 /// `PUBLIC_URL/login?return_to=<original URL>`, the original URL rebuilt

@@ -17,6 +17,8 @@ use serde_json::{Value, json};
 use thirtyfour::prelude::*;
 use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
 
+use crate::tools::{skip_suite, tool};
+
 const AXE: &str = include_str!("../vendor/axe-core-4.14.1/axe.min.js");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,43 +53,22 @@ pub struct Chrome {
 }
 
 fn chromium_path() -> PathBuf {
-    std::env::var_os("GATEHOUSE_TEST_CHROMIUM").map_or_else(|| "/usr/bin/chromium".into(), PathBuf::from)
+    tool("GATEHOUSE_TEST_CHROMIUM", "/usr/bin/chromium")
 }
 
 fn chromedriver_path() -> PathBuf {
-    std::env::var_os("GATEHOUSE_TEST_CHROMEDRIVER")
-        .map_or_else(|| "/usr/bin/chromedriver".into(), PathBuf::from)
+    tool("GATEHOUSE_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 }
 
-/// Whether the browser tests must be skipped: checked once per process;
-/// panics under `CI=true`, so CI never goes green without them.
 fn skip_browser_tests() -> bool {
     static CHECKED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *CHECKED.get_or_init(|| {
-        let missing: Vec<String> = [chromium_path(), chromedriver_path()]
-            .into_iter()
-            .filter(|p| !p.exists())
-            .map(|p| p.display().to_string())
-            .collect();
-        if missing.is_empty() {
-            return false;
-        }
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("CI=true but the browser tests cannot run: missing {}", missing.join(", "));
-        }
-        let message = format!(
-            "\n\
-             ************************************************************************\n\
-             WARNING: the browser (Chromium) half of the Gatehouse test suite was SKIPPED.\n\
-             Missing: {}\n\
-             Install Debian's chromium and chromium-driver, or set GATEHOUSE_TEST_CHROMIUM\n\
-             and GATEHOUSE_TEST_CHROMEDRIVER. With CI=true these tests fail instead.\n\
-             ************************************************************************\n\n",
-            missing.join(", ")
-        );
-        let _ = std::io::stderr().write_all(message.as_bytes());
-        true
-    })
+    skip_suite(
+        &CHECKED,
+        "browser (Chromium)",
+        &[chromium_path(), chromedriver_path()],
+        "Install Debian's chromium and chromium-driver, or set GATEHOUSE_TEST_CHROMIUM and\n\
+         GATEHOUSE_TEST_CHROMEDRIVER.",
+    )
 }
 
 /// Browsers are heavy on two cores: at most this many at once.

@@ -13,6 +13,7 @@ on_both_backends! {
     verify_answers_401_right_after_logout,
     a_browser_relayed_by_a_trusted_proxy_is_sent_to_sign_in_and_back,
     redirect_mode_from_an_untrusted_peer_still_answers_401,
+    a_401_to_a_trusted_proxy_names_the_sign_in_url_for_nginx,
 }
 
 /// What Traefik's ForwardAuth sends for a browser visiting https://app.example.com/wiki?page=1.
@@ -85,4 +86,19 @@ async fn redirect_mode_from_an_untrusted_peer_still_answers_401(backend: Backend
 
     assert_status(&reply, StatusCode::UNAUTHORIZED);
     assert_eq!(reply.location, None);
+}
+
+async fn a_401_to_a_trusted_proxy_names_the_sign_in_url_for_nginx(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".into()];
+        s.allowed_return_hosts = vec!["app.example.com".into()];
+    })
+    .await;
+
+    // nginx's auth_request: no `?redirect=1`; it turns the 401 into a 302 itself.
+    let reply = app.browser.get_with_headers("/auth/verify", &RELAYED).await;
+
+    assert_status(&reply, StatusCode::UNAUTHORIZED);
+    let expected = format!("{}/login?return_to=https%3A%2F%2Fapp.example.com%2Fwiki%3Fpage%3D1", app.address);
+    assert_eq!(reply.header("location"), Some(expected.as_str()));
 }

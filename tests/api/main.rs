@@ -12,6 +12,7 @@ mod inspect;
 mod mail;
 mod smtp_sink;
 mod tls_smtp_server;
+mod tools;
 
 mod audit;
 mod bounded_hashing;
@@ -26,6 +27,7 @@ mod link;
 mod login;
 mod mailed_code;
 mod new_sign_in;
+mod nginx;
 mod outbox;
 mod pages;
 mod pages_in_chrome;
