@@ -1,6 +1,7 @@
 //! What every page shares: the site context and the one function that turns
 //! a template into a response (status, CSRF cookie, no caching).
 
+pub mod brand;
 pub mod colour;
 pub mod errors;
 
