@@ -14,6 +14,7 @@ mod tls_smtp_server;
 
 mod audit;
 mod bounded_hashing;
+mod branding;
 mod cli;
 mod code;
 mod code_budget;
