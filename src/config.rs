@@ -9,6 +9,9 @@ use anyhow::{Context, bail};
 use serde::Deserialize;
 use url::Url;
 
+use crate::pages::brand::{CUSTOM_CSS_MAX_BYTES, Logo};
+use crate::pages::colour::Colour;
+
 /// Every setting of PRODUCT.md, with its default.
 #[derive(Clone, Deserialize)]
 #[serde(default)]
@@ -63,6 +66,12 @@ pub struct Settings {
     pub allowed_return_hosts: Vec<String>,
     pub site_name: String,
     pub support_url: Option<String>,
+    /// Shown in every page's header and every mail: an https URL, or a path on this origin.
+    pub logo_url: Option<String>,
+    /// Buttons, links and focus rings, as `#rgb` or `#rrggbb`.
+    pub accent_color: String,
+    /// A stylesheet served after Gatehouse's own, read once at start-up.
+    pub custom_css_file: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -107,6 +116,10 @@ impl Default for Settings {
             allowed_return_hosts: Vec::new(),
             site_name: "Gatehouse".into(),
             support_url: None,
+            logo_url: None,
+            // The accent static/gatehouse.css has always had.
+            accent_color: "#1d4ed8".into(),
+            custom_css_file: None,
         }
     }
 }
@@ -200,12 +213,40 @@ impl Settings {
                 "must be an https:, http: or mailto: URL",
             )?;
         }
+        self.validate_branding()?;
         if let Some(smtp) = &self.smtp_url {
             crate::mail::transport::SmtpSettings::parse(smtp)
                 .map_err(|e| anyhow::anyhow!("invalid configuration: `smtp_url` {e}"))?;
         }
         crate::mail::parse_mailbox(&self.mail_from)
             .map_err(|e| anyhow::anyhow!("invalid configuration: `mail_from` {e}"))?;
+        Ok(())
+    }
+
+    /// The accent is written into CSS and the logo into pages and mails: both
+    /// are parsed strictly. The custom CSS file is only looked at here; it is
+    /// read once, when the application starts.
+    fn validate_branding(&self) -> anyhow::Result<()> {
+        if Colour::parse(&self.accent_color).is_none() {
+            bail!("invalid configuration: `accent_color` must be #rgb or #rrggbb, such as #1d4ed8");
+        }
+        if let Some(logo) = &self.logo_url {
+            Logo::parse(logo).map_err(|why| anyhow::anyhow!("invalid configuration: `logo_url` {why}"))?;
+        }
+        if let Some(path) = &self.custom_css_file {
+            let fail = |why: String| {
+                anyhow::anyhow!("invalid configuration: `custom_css_file` {}: {why}", path.display())
+            };
+            let meta = std::fs::File::open(path)
+                .and_then(|f| f.metadata())
+                .map_err(|e| fail(format!("cannot be read ({e})")))?;
+            if !meta.is_file() {
+                return Err(fail("is not a file".into()));
+            }
+            if meta.len() > CUSTOM_CSS_MAX_BYTES {
+                return Err(fail(format!("is larger than {} KiB", CUSTOM_CSS_MAX_BYTES / 1024)));
+            }
+        }
         Ok(())
     }
 
@@ -268,6 +309,49 @@ mod tests {
         let settings = Settings { public_url: "http://login.example.com".into(), ..Settings::default() };
         let err = settings.validate().unwrap_err().to_string();
         assert!(err.contains("public_url"), "{err}");
+    }
+
+    fn refusal(settings: Settings) -> String {
+        settings.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn an_accent_that_is_not_a_hex_colour_is_refused() {
+        for bad in ["red; } body{display:none", "#12345", "url(https://evil.example/x.png)", "red", ""] {
+            let err = refusal(Settings { accent_color: bad.into(), ..Settings::default() });
+            assert!(err.contains("accent_color"), "{bad:?}: {err}");
+        }
+        let short = Settings { accent_color: "#0a5".into(), ..Settings::default() };
+        short.validate().unwrap();
+    }
+
+    #[test]
+    fn a_logo_over_plain_http_to_a_public_host_is_refused() {
+        let err = refusal(Settings {
+            logo_url: Some("http://cdn.example.com/logo.png".into()),
+            ..Settings::default()
+        });
+        assert!(err.contains("logo_url"), "{err}");
+        for good in ["https://cdn.example.com/logo.png", "/static/logo.svg", "http://127.0.0.1:9000/logo.png"]
+        {
+            Settings { logo_url: Some(good.into()), ..Settings::default() }.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_missing_custom_css_file_is_refused_naming_the_key() {
+        let missing = std::env::temp_dir().join("gatehouse-no-such-dir/custom.css");
+        let err = refusal(Settings { custom_css_file: Some(missing), ..Settings::default() });
+        assert!(err.contains("custom_css_file") && err.contains("custom.css"), "{err}");
+    }
+
+    #[test]
+    fn a_custom_css_file_over_64_kib_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let css = dir.path().join("big.css");
+        std::fs::write(&css, vec![b' '; 64 * 1024 + 1]).unwrap();
+        let err = refusal(Settings { custom_css_file: Some(css), ..Settings::default() });
+        assert!(err.contains("custom_css_file") && err.contains("64 KiB"), "{err}");
     }
 
     #[test]

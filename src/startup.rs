@@ -25,12 +25,14 @@ use crate::http::client_ip::Cidr;
 use crate::http::{error_pages, headers};
 use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
+use crate::pages::brand::Brand;
 use crate::routes;
 
 /// Everything a request handler may need, shared by all workers.
 pub struct AppState {
     pub settings: Settings,
     pub public_origin: Url,
+    pub brand: Brand,
     pub db: Db,
     pub keys: Keys,
     pub hasher: PasswordHasher,
@@ -46,6 +48,7 @@ impl AppState {
     pub async fn new(settings: Settings) -> anyhow::Result<Self> {
         settings.validate()?;
         let public_origin = settings.public_origin()?;
+        let brand = Brand::load(&settings)?;
         let keys = Keys::load(&settings)?;
         let db = Db::connect(&settings.database_url).await?;
         db.migrate().await?;
@@ -67,6 +70,7 @@ impl AppState {
             return_policy: ReturnPolicy::new(public_origin.clone(), &settings.allowed_return_hosts),
             challenges,
             public_origin,
+            brand,
             keys,
             db,
             settings,

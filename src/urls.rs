@@ -11,3 +11,5 @@ pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
 pub const STATIC: &str = "/static";
 pub const STYLESHEET: &str = "/static/gatehouse.css";
+/// The accent colour and the operator's custom CSS, linked after `STYLESHEET`.
+pub const SITE_STYLESHEET: &str = "/static/site.css";

@@ -5,6 +5,7 @@ use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::DefaultHeaders;
 
 use crate::config::Settings;
+use crate::pages::brand::Logo;
 
 pub fn security_headers(settings: &Settings) -> DefaultHeaders {
     // After a form POST, browsers check `form-action` on the redirect too,
@@ -16,8 +17,15 @@ pub fn security_headers(settings: &Settings) -> DefaultHeaders {
             form_action.push_str(&format!(" http://{host}"));
         }
     }
+    // A logo on another origin (a CDN) is allowed as an image, and only it.
+    let mut img_src = String::from("'self' data:");
+    let logo = settings.logo_url.as_deref().and_then(|raw| Logo::parse(raw).ok());
+    if let Some(origin) = logo.and_then(|logo| logo.foreign_origin()) {
+        img_src.push(' ');
+        img_src.push_str(&origin);
+    }
     let csp = format!(
-        "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action {form_action}; \
+        "default-src 'none'; style-src 'self'; img-src {img_src}; form-action {form_action}; \
          frame-ancestors 'none'; base-uri 'none'"
     );
     let mut headers = DefaultHeaders::new()
@@ -46,7 +54,10 @@ mod tests {
     use super::*;
 
     async fn headers_for(public_url: &str) -> actix_web::http::header::HeaderMap {
-        let settings = Settings { public_url: public_url.into(), ..Settings::default() };
+        headers_with(Settings { public_url: public_url.into(), ..Settings::default() }).await
+    }
+
+    async fn headers_with(settings: Settings) -> actix_web::http::header::HeaderMap {
         let app = test::init_service(
             App::new().wrap(security_headers(&settings)).route("/", web::get().to(HttpResponse::Ok)),
         )
@@ -58,6 +69,19 @@ mod tests {
     async fn hsts_is_sent_over_https_only() {
         assert!(headers_for("https://login.example.com").await.contains_key("strict-transport-security"));
         assert!(!headers_for("http://127.0.0.1:8080").await.contains_key("strict-transport-security"));
+    }
+
+    #[actix_web::test]
+    async fn a_logo_on_another_origin_is_allowed_as_an_image_and_nothing_else() {
+        let settings = Settings {
+            logo_url: Some("https://cdn.example.com/brand/logo.png".into()),
+            ..Settings::default()
+        };
+        let headers = headers_with(settings).await;
+        let csp = headers.get("content-security-policy").unwrap().to_str().unwrap();
+        assert!(csp.contains("img-src 'self' data: https://cdn.example.com;"), "{csp}");
+        assert_eq!(csp.matches("cdn.example.com").count(), 1, "{csp}");
+        assert!(!csp.contains("unsafe-inline"), "{csp}");
     }
 
     #[actix_web::test]

@@ -7,14 +7,14 @@ use super::Letter;
 use super::requested::Requested;
 use crate::auth::code::OneTimeCode;
 use crate::auth::email::EmailAddress;
+use crate::pages::brand::Brand;
 
 /// What both parts of the mail say.
 struct Fields<'a> {
-    site_name: &'a str,
+    brand: &'a Brand,
     code: &'a str,
     link: &'a str,
     minutes: u64,
-    support_url: Option<&'a str>,
     requested: &'a Requested,
 }
 
@@ -32,11 +32,11 @@ struct CodeHtml<'a> {
 
 pub struct CodeMail<'a> {
     pub to: EmailAddress,
-    pub site_name: &'a str,
+    /// Site name, logo, accent and support link.
+    pub brand: &'a Brand,
     pub code: &'a OneTimeCode,
     pub link: &'a str,
     pub ttl_secs: u64,
-    pub support_url: Option<&'a str>,
     /// Put the code in the subject, so a phone's notification shows it.
     pub code_in_subject: bool,
     pub requested: &'a Requested,
@@ -45,11 +45,10 @@ pub struct CodeMail<'a> {
 impl CodeMail<'_> {
     pub fn letter(&self) -> anyhow::Result<Letter> {
         let fields = Fields {
-            site_name: self.site_name,
+            brand: self.brand,
             code: self.code.as_str(),
             link: self.link,
             minutes: self.ttl_secs.div_ceil(60),
-            support_url: self.support_url,
             requested: self.requested,
         };
         let text = CodeText { m: &fields }.render()?;
@@ -57,9 +56,9 @@ impl CodeMail<'_> {
         Ok(Letter {
             to: self.to.clone(),
             subject: if self.code_in_subject {
-                format!("{} is your {} sign-in code", grouped(self.code.as_str()), self.site_name)
+                format!("{} is your {} sign-in code", grouped(self.code.as_str()), self.brand.site_name)
             } else {
-                format!("Your {} sign-in code", self.site_name)
+                format!("Your {} sign-in code", self.brand.site_name)
             },
             text,
             html,
@@ -78,6 +77,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::config::Settings;
 
     fn firefox_on_windows() -> Requested {
         Requested {
@@ -87,15 +87,24 @@ mod tests {
         }
     }
 
+    fn brand_from(settings: Settings) -> Brand {
+        Brand::load(&Settings { public_url: "https://login.example.com".into(), ..settings }).unwrap()
+    }
+
     fn letter_from(requested: &Requested, support_url: Option<&str>, code_in_subject: bool) -> Letter {
+        let brand =
+            brand_from(Settings { support_url: support_url.map(str::to_owned), ..Settings::default() });
+        letter_with(&brand, requested, code_in_subject)
+    }
+
+    fn letter_with(brand: &Brand, requested: &Requested, code_in_subject: bool) -> Letter {
         let code = OneTimeCode::parse("483920", 6).unwrap();
         CodeMail {
             to: EmailAddress::parse("ann@example.com").unwrap(),
-            site_name: "Gatehouse",
+            brand,
             code: &code,
             link: "https://login.example.com/login/link?token=x",
             ttl_secs: 600,
-            support_url,
             code_in_subject,
             requested,
         }
@@ -169,6 +178,36 @@ mod tests {
         let requested = Requested { browser: "<script>alert(1)</script>".into(), ..firefox_on_windows() };
         let html = letter_from(&requested, None, false).html;
         assert!(!html.contains("<script>") && html.contains("&#60;script&#62;"), "{html}");
+    }
+
+    #[test]
+    fn the_html_part_shows_the_logo_on_public_url_and_the_accent_button() {
+        let brand = brand_from(Settings {
+            logo_url: Some("/static/logo.svg".into()),
+            accent_color: "#fde047".into(),
+            ..Settings::default()
+        });
+        let html = letter_with(&brand, &firefox_on_windows(), false).html;
+        assert!(
+            html.contains(
+                r#"<img src="https://login.example.com/static/logo.svg" alt="Gatehouse" height="32""#
+            ),
+            "{html}"
+        );
+        // A pale accent gets black text on the button, and darker links.
+        assert!(html.contains(r##"bgcolor="#fde047" style="background:#fde047;"##), "{html}");
+        assert!(html.contains("color:#000000;font-size:18px"), "{html}");
+    }
+
+    #[test]
+    fn without_a_logo_the_html_part_names_the_site_in_text() {
+        let html = letter(false).html;
+        assert!(!html.contains("<img"), "{html}");
+        assert!(html.contains(">Gatehouse</p>"), "{html}");
+        assert!(
+            html.contains(r##"bgcolor="#1d4ed8""##) && html.contains("color:#ffffff;font-size:18px"),
+            "{html}"
+        );
     }
 
     #[test]

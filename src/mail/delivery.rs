@@ -23,11 +23,10 @@ pub fn code_mail<'a>(
         let link = format!("{origin}{}?token={link_token}", urls::LINK);
         let letter = CodeMail {
             to: to.clone(),
-            site_name: &state.settings.site_name,
+            brand: &state.brand,
             code,
             link: &link,
             ttl_secs: state.settings.otp_ttl_secs,
-            support_url: state.settings.support_url.as_deref(),
             code_in_subject: state.settings.otp_code_in_subject,
             requested,
         }
@@ -42,12 +41,12 @@ pub fn new_sign_in_notice(
     to: EmailAddress,
     requested: &Requested,
 ) -> anyhow::Result<NewMail> {
-    let letter = notice_mail::new_sign_in(&state.settings, to, requested)?;
+    let letter = notice_mail::new_sign_in(&state.brand, to, requested)?;
     state.outbox.seal(MailKind::NewSignIn, &letter)
 }
 
 /// Warns the owner that the day's budget of wrong codes was spent.
 pub async fn warn_budget_spent(state: &AppState, to: EmailAddress) -> anyhow::Result<()> {
-    let letter = notice_mail::budget_spent(&state.settings, to)?;
+    let letter = notice_mail::budget_spent(&state.brand, state.settings.code_failure_budget, to)?;
     state.outbox.enqueue(MailKind::BudgetSpent, &letter).await
 }

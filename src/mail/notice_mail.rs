@@ -6,13 +6,12 @@ use askama::Template;
 use super::Letter;
 use super::requested::Requested;
 use crate::auth::email::EmailAddress;
-use crate::config::Settings;
+use crate::pages::brand::Brand;
 
 /// What both parts of the "budget spent" notice say.
 struct BudgetSpent<'a> {
-    site_name: &'a str,
+    brand: &'a Brand,
     budget: u32,
-    support_url: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -27,16 +26,12 @@ struct BudgetSpentHtml<'a> {
     m: &'a BudgetSpent<'a>,
 }
 
-/// "Someone has your password": the day's budget of wrong codes was spent.
-pub fn budget_spent(settings: &Settings, to: EmailAddress) -> anyhow::Result<Letter> {
-    let fields = BudgetSpent {
-        site_name: &settings.site_name,
-        budget: settings.code_failure_budget,
-        support_url: settings.support_url.as_deref(),
-    };
+/// "Someone has your password": the day's `budget` of wrong codes was spent.
+pub fn budget_spent(brand: &Brand, budget: u32, to: EmailAddress) -> anyhow::Result<Letter> {
+    let fields = BudgetSpent { brand, budget };
     Ok(Letter {
         to,
-        subject: format!("Someone is trying to sign in to your {} account", settings.site_name),
+        subject: format!("Someone is trying to sign in to your {} account", brand.site_name),
         text: BudgetSpentText { m: &fields }.render()?,
         html: BudgetSpentHtml { m: &fields }.render()?,
     })
@@ -44,8 +39,7 @@ pub fn budget_spent(settings: &Settings, to: EmailAddress) -> anyhow::Result<Let
 
 /// What both parts of the "new sign-in" notice say.
 struct NewSignIn<'a> {
-    site_name: &'a str,
-    support_url: Option<&'a str>,
+    brand: &'a Brand,
     requested: &'a Requested,
 }
 
@@ -63,12 +57,11 @@ struct NewSignInHtml<'a> {
 
 /// Tells the owner where and when their account was just signed in to, so
 /// a sign-in that was not theirs does not go unnoticed.
-pub fn new_sign_in(settings: &Settings, to: EmailAddress, requested: &Requested) -> anyhow::Result<Letter> {
-    let fields =
-        NewSignIn { site_name: &settings.site_name, support_url: settings.support_url.as_deref(), requested };
+pub fn new_sign_in(brand: &Brand, to: EmailAddress, requested: &Requested) -> anyhow::Result<Letter> {
+    let fields = NewSignIn { brand, requested };
     Ok(Letter {
         to,
-        subject: format!("New sign-in to your {} account", settings.site_name),
+        subject: format!("New sign-in to your {} account", brand.site_name),
         text: NewSignInText { m: &fields }.render()?,
         html: NewSignInHtml { m: &fields }.render()?,
     })
@@ -79,14 +72,14 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+    use crate::config::Settings;
 
-    fn settings(support_url: Option<&str>) -> Settings {
-        Settings {
-            site_name: "Gatehouse".into(),
-            support_url: support_url.map(str::to_owned),
-            code_failure_budget: 50,
-            ..Settings::default()
-        }
+    fn brand(support_url: Option<&str>) -> Brand {
+        brand_with(Settings { support_url: support_url.map(str::to_owned), ..Settings::default() })
+    }
+
+    fn brand_with(settings: Settings) -> Brand {
+        Brand::load(&Settings { site_name: "Gatehouse".into(), ..settings }).unwrap()
     }
 
     fn ann() -> EmailAddress {
@@ -110,7 +103,7 @@ mod tests {
     #[test]
     fn a_new_sign_in_says_where_and_when_in_both_parts() {
         let mail =
-            new_sign_in(&settings(Some("https://help.example.com")), ann(), &firefox_on_windows()).unwrap();
+            new_sign_in(&brand(Some("https://help.example.com")), ann(), &firefox_on_windows()).unwrap();
         assert_eq!(mail.subject, "New sign-in to your Gatehouse account");
         for part in [&mail.text, &mail.html] {
             for fact in [
@@ -129,7 +122,7 @@ mod tests {
     #[test]
     fn a_new_sign_in_without_an_ip_or_support_link_leaves_both_out() {
         let requested = Requested { ip: None, ..firefox_on_windows() };
-        let mail = new_sign_in(&settings(None), ann(), &requested).unwrap();
+        let mail = new_sign_in(&brand(None), ann(), &requested).unwrap();
         for part in [&mail.text, &mail.html] {
             assert!(!part.contains("IP address") && !part.contains("Contact support"), "{part}");
         }
@@ -139,14 +132,37 @@ mod tests {
     #[test]
     fn a_hostile_user_agent_is_escaped_in_the_html_part() {
         let requested = Requested { browser: "<script>alert(1)</script>".into(), ..firefox_on_windows() };
-        let mail = new_sign_in(&settings(None), ann(), &requested).unwrap();
+        let mail = new_sign_in(&brand(None), ann(), &requested).unwrap();
         assert!(!mail.html.contains("<script>"), "{}", mail.html);
         assert!(mail.html.contains("&#60;script&#62;"), "{}", mail.html);
     }
 
     #[test]
+    fn both_notices_show_the_logo_and_colour_their_links_with_the_accent() {
+        let brand = brand_with(Settings {
+            support_url: Some("https://help.example.com".into()),
+            logo_url: Some("https://cdn.example.com/logo.png".into()),
+            accent_color: "#0a3d2a".into(),
+            ..Settings::default()
+        });
+        let notices = [
+            new_sign_in(&brand, ann(), &firefox_on_windows()).unwrap(),
+            budget_spent(&brand, 50, ann()).unwrap(),
+        ];
+        for mail in notices {
+            let html = &mail.html;
+            assert!(
+                html.contains(r#"<img src="https://cdn.example.com/logo.png" alt="Gatehouse""#),
+                "{html}"
+            );
+            assert!(html.contains(r#"href="https://help.example.com" style="color:#0a3d2a;""#), "{html}");
+            assert!(mail.text.contains("Gatehouse") && mail.text.contains("https://help.example.com"));
+        }
+    }
+
+    #[test]
     fn a_spent_budget_says_how_many_codes_and_what_to_do_in_both_parts() {
-        let mail = budget_spent(&settings(Some("https://help.example.com")), ann()).unwrap();
+        let mail = budget_spent(&brand(Some("https://help.example.com")), 50, ann()).unwrap();
         assert_eq!(mail.subject, "Someone is trying to sign in to your Gatehouse account");
         for part in [&mail.text, &mail.html] {
             for fact in ["50 wrong sign-in codes", "change your", "https://help.example.com"] {
@@ -162,10 +178,10 @@ mod tests {
         let Some(dir) = std::env::var_os("GATEHOUSE_MAIL_PREVIEW_DIR").map(std::path::PathBuf::from) else {
             return;
         };
-        let settings = settings(Some("https://help.example.com"));
+        let brand = brand(Some("https://help.example.com"));
         std::fs::create_dir_all(&dir).unwrap();
-        let sign_in = new_sign_in(&settings, ann(), &firefox_on_windows()).unwrap();
+        let sign_in = new_sign_in(&brand, ann(), &firefox_on_windows()).unwrap();
         std::fs::write(dir.join("new_sign_in.html"), sign_in.html).unwrap();
-        std::fs::write(dir.join("budget_spent.html"), budget_spent(&settings, ann()).unwrap().html).unwrap();
+        std::fs::write(dir.join("budget_spent.html"), budget_spent(&brand, 50, ann()).unwrap().html).unwrap();
     }
 }

@@ -1,6 +1,8 @@
 //! What every page shares: the site context and the one function that turns
 //! a template into a response (status, CSRF cookie, no caching).
 
+pub mod brand;
+pub mod colour;
 pub mod errors;
 
 use actix_web::http::StatusCode;
@@ -11,10 +13,12 @@ use crate::auth::csrf;
 use crate::error::AppError;
 use crate::startup::AppState;
 
-/// The base layout's data: site name, support link, this browser's CSRF token.
+/// The base layout's data: site name, logo, support link, this browser's CSRF token.
 pub struct PageContext {
     pub site_name: String,
     pub support_url: Option<String>,
+    /// The header shows the logo instead of the name, with the name as its `alt`.
+    pub logo_url: Option<String>,
     pub csrf: String,
     pub notice: Option<&'static str>,
     new_csrf_cookie: Option<actix_web::cookie::Cookie<'static>>,
@@ -24,8 +28,9 @@ impl PageContext {
     pub fn new(req: &HttpRequest, state: &AppState) -> Self {
         let (csrf, new_csrf_cookie) = csrf::token_for(req, state);
         Self {
-            site_name: state.settings.site_name.clone(),
-            support_url: state.settings.support_url.clone(),
+            site_name: state.brand.site_name.clone(),
+            support_url: state.brand.support_url.clone(),
+            logo_url: state.brand.logo.as_ref().map(brand::Logo::page_src),
             csrf,
             notice: None,
             new_csrf_cookie,

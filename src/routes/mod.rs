@@ -28,6 +28,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(urls::VERIFY, web::get().to(forward_auth::verify))
         .route(urls::HEALTHZ, web::get().to(health::live))
         .route(urls::READYZ, web::get().to(health::ready))
+        // Before the embedded files, which cannot hold a per-deployment stylesheet.
+        .route(urls::SITE_STYLESHEET, web::get().to(static_files::site_css))
         .route("/static/{path:.*}", web::get().to(static_files::serve));
 }
 

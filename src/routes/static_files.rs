@@ -1,9 +1,11 @@
-//! Self-hosted static files (the stylesheet), embedded in the binary.
+//! Self-hosted static files: the stylesheet embedded in the binary, and the
+//! site stylesheet built from the branding settings at start-up.
 
 use actix_web::http::header::{CACHE_CONTROL, CONTENT_TYPE};
 use actix_web::{HttpResponse, web};
 
 use crate::error::{AppError, Problem};
+use crate::startup::AppState;
 
 #[derive(rust_embed::Embed)]
 #[folder = "static/"]
@@ -16,4 +18,13 @@ pub async fn serve(path: web::Path<String>) -> Result<HttpResponse, AppError> {
         .insert_header((CONTENT_TYPE, file.metadata.mimetype()))
         .insert_header((CACHE_CONTROL, "public, max-age=3600"))
         .body(file.data.into_owned()))
+}
+
+/// The accent colour and custom CSS. They change only with a restart, so a
+/// short cache is enough for a new brand to show within minutes.
+pub async fn site_css(state: web::Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((CONTENT_TYPE, "text/css; charset=utf-8"))
+        .insert_header((CACHE_CONTROL, "public, max-age=300"))
+        .body(state.brand.stylesheet.clone())
 }

@@ -16,6 +16,7 @@ mod tools;
 
 mod audit;
 mod bounded_hashing;
+mod branding;
 mod cli;
 mod code;
 mod code_budget;
