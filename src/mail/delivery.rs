@@ -46,7 +46,7 @@ pub fn new_sign_in_notice(
 }
 
 /// Warns the owner that the day's budget of wrong codes was spent.
-pub async fn warn_budget_spent(state: &AppState, to: EmailAddress) -> anyhow::Result<()> {
+pub fn budget_spent_warning(state: &AppState, to: EmailAddress) -> anyhow::Result<NewMail> {
     let letter = notice_mail::budget_spent(&state.brand, state.settings.code_failure_budget, to)?;
-    state.outbox.enqueue(MailKind::BudgetSpent, &letter).await
+    state.outbox.seal(MailKind::BudgetSpent, &letter)
 }
