@@ -173,8 +173,17 @@ impl Chrome {
     /// Types keys that submit a form (Enter), and waits for the page that answers.
     pub async fn keys_to_next_page(&self, keys: impl Into<TypingData>) {
         let page = self.page().await;
-        self.keys(keys).await;
+        self.keys_that_navigate(keys).await;
         self.wait_for_next_page(page).await;
+    }
+
+    /// Sends keys that start a navigation. ChromeDriver may report the
+    /// navigation as an error of the key action ("aborted by navigation");
+    /// whether a new page came is what the caller then checks.
+    pub async fn keys_that_navigate(&self, keys: impl Into<TypingData>) {
+        if let Err(e) = self.driver.action_chain().send_keys(keys).perform().await {
+            eprintln!("a key action ended with {e} (a navigation interrupts it)");
+        }
     }
 
     /// Waits until the browser's address is no longer `from` (for a browser
@@ -183,6 +192,15 @@ impl Chrome {
         let started = Instant::now();
         while self.path().await == from {
             assert!(started.elapsed() < Duration::from_secs(20), "still on {from} after 20 s");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the page has an element matching `css`.
+    pub async fn wait_for(&self, css: &str) {
+        let started = Instant::now();
+        while self.driver.find(By::Css(css)).await.is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "no {css} after 20 s");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -215,13 +215,15 @@ async fn sign_in_works_with_javascript_off() {
     chrome.keys(app.user.email.as_str()).await;
     chrome.keys(Key::Tab).await;
     chrome.keys(app.user.password.as_str()).await;
-    chrome.keys(Key::Enter).await;
+    chrome.keys_that_navigate(Key::Enter).await;
     chrome.wait_to_leave("/login").await;
     assert_eq!(chrome.path().await, "/login/code");
+    chrome.wait_for("#code").await;
     chrome.keys(app.next_mail().await.code().as_str()).await;
-    chrome.keys(Key::Enter).await;
+    chrome.keys_that_navigate(Key::Enter).await;
     chrome.wait_to_leave("/login/code").await;
     assert_eq!(chrome.path().await, "/");
+    chrome.wait_for("form[action='/logout']").await;
     assert_eq!(chrome.title().await, "Your account – Gatehouse");
 }
 
