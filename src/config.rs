@@ -64,6 +64,8 @@ pub struct Settings {
     pub argon2_max_queue: u32,
     pub trusted_proxies: Vec<String>,
     pub allowed_return_hosts: Vec<String>,
+    /// Origins that may show the pages in a frame (CSP `frame-ancestors`); empty: none.
+    pub frame_ancestors: Vec<String>,
     pub site_name: String,
     pub support_url: Option<String>,
     /// Shown in every page's header and every mail: an https URL, or a path on this origin.
@@ -114,6 +116,7 @@ impl Default for Settings {
             argon2_max_queue: 16,
             trusted_proxies: Vec::new(),
             allowed_return_hosts: Vec::new(),
+            frame_ancestors: Vec::new(),
             site_name: "Gatehouse".into(),
             support_url: None,
             logo_url: None,
@@ -125,7 +128,7 @@ impl Default for Settings {
 }
 
 /// Keys whose environment value is a comma-separated list.
-const LIST_KEYS: [&str; 2] = ["trusted_proxies", "allowed_return_hosts"];
+const LIST_KEYS: [&str; 3] = ["trusted_proxies", "allowed_return_hosts", "frame_ancestors"];
 
 impl Settings {
     /// Reads the optional TOML file, then the environment, then validates.
@@ -198,6 +201,13 @@ impl Settings {
         for proxy in &self.trusted_proxies {
             crate::http::client_ip::Cidr::parse(proxy)
                 .with_context(|| format!("invalid configuration: `trusted_proxies` entry {proxy:?}"))?;
+        }
+        for origin in &self.frame_ancestors {
+            check(
+                is_frame_ancestor(origin),
+                "frame_ancestors",
+                "entries must be origins such as https://portal.example.com (http only for loopback hosts)",
+            )?;
         }
         for host in &self.allowed_return_hosts {
             check(
@@ -275,6 +285,14 @@ impl Settings {
 }
 
 /// True for `localhost` and loopback IP addresses.
+/// A CSP `frame-ancestors` source we accept: a bare https origin (http for
+/// loopback), written exactly as its origin, so nothing else can slip into the header.
+fn is_frame_ancestor(raw: &str) -> bool {
+    let Ok(url) = Url::parse(raw) else { return false };
+    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && is_loopback_host(&url));
+    scheme_ok && url.origin().ascii_serialization() == raw
+}
+
 pub fn is_loopback_host(url: &Url) -> bool {
     match url.host() {
         // Non-http schemes (smtp:) keep IP addresses as opaque host names.
@@ -291,6 +309,29 @@ pub fn is_loopback_host(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frame_ancestors_are_bare_origins_only() {
+        for good in ["https://portal.example.com", "https://portal.example.com:8443", "http://127.0.0.1:3000"]
+        {
+            assert!(is_frame_ancestor(good), "{good}");
+        }
+        for bad in [
+            "*",
+            "'self'",
+            "https://portal.example.com/",
+            "https://portal.example.com/path",
+            "http://portal.example.com",
+            "https://a.example.com; script-src *",
+            "https://a.example.com https://b.example.com",
+            "javascript:alert(1)",
+        ] {
+            assert!(!is_frame_ancestor(bad), "{bad}");
+        }
+        let settings =
+            Settings { frame_ancestors: vec!["https://x.example.com/".into()], ..Settings::default() };
+        assert!(settings.validate().unwrap_err().to_string().contains("frame_ancestors"));
+    }
 
     #[test]
     fn defaults_are_valid() {

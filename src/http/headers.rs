@@ -24,15 +24,25 @@ pub fn security_headers(settings: &Settings) -> DefaultHeaders {
         img_src.push(' ');
         img_src.push_str(&origin);
     }
+    // No framing unless `frame_ancestors` names who may (validated as bare origins).
+    let frame_ancestors = if settings.frame_ancestors.is_empty() {
+        "'none'".to_owned()
+    } else {
+        settings.frame_ancestors.join(" ")
+    };
     let csp = format!(
         "default-src 'none'; style-src 'self'; img-src {img_src}; form-action {form_action}; \
-         frame-ancestors 'none'; base-uri 'none'"
+         frame-ancestors {frame_ancestors}; base-uri 'none'"
     );
     let mut headers = DefaultHeaders::new()
         .add(("Content-Security-Policy", csp))
         .add(("X-Content-Type-Options", "nosniff"))
-        .add(("Referrer-Policy", "no-referrer"))
-        .add(("X-Frame-Options", "DENY"))
+        .add(("Referrer-Policy", "no-referrer"));
+    if settings.frame_ancestors.is_empty() {
+        // For browsers without CSP frame-ancestors; it cannot express a list.
+        headers = headers.add(("X-Frame-Options", "DENY"));
+    }
+    headers = headers
         .add(("Cross-Origin-Opener-Policy", "same-origin"))
         .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"))
         // Pages carry CSRF tokens and account data: never cache them.
@@ -82,6 +92,25 @@ mod tests {
         assert!(csp.contains("img-src 'self' data: https://cdn.example.com;"), "{csp}");
         assert_eq!(csp.matches("cdn.example.com").count(), 1, "{csp}");
         assert!(!csp.contains("unsafe-inline"), "{csp}");
+    }
+
+    #[actix_web::test]
+    async fn frame_ancestors_lets_the_named_origins_frame_the_pages() {
+        let settings = Settings {
+            frame_ancestors: vec![
+                "https://portal.example.com".into(),
+                "https://intranet.example.org:8443".into(),
+            ],
+            ..Settings::default()
+        };
+        let headers = headers_with(settings).await;
+        let csp = headers.get("content-security-policy").unwrap().to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors https://portal.example.com https://intranet.example.org:8443;"),
+            "{csp}"
+        );
+        assert!(!headers.contains_key("x-frame-options"), "X-Frame-Options would forbid it again");
+        assert_eq!(headers_for("https://login.example.com").await.get("x-frame-options").unwrap(), "DENY");
     }
 
     #[actix_web::test]
