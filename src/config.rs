@@ -64,6 +64,8 @@ pub struct Settings {
     pub argon2_max_queue: u32,
     pub trusted_proxies: Vec<String>,
     pub allowed_return_hosts: Vec<String>,
+    /// Per-host allow-lists checked by `/auth/verify` (TOML `[[access_rules]]`).
+    pub access_rules: Vec<crate::auth::access::AccessRule>,
     /// Origins that may show the pages in a frame (CSP `frame-ancestors`); empty: none.
     pub frame_ancestors: Vec<String>,
     pub site_name: String,
@@ -117,6 +119,7 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             allowed_return_hosts: Vec::new(),
             frame_ancestors: Vec::new(),
+            access_rules: Vec::new(),
             site_name: "Gatehouse".into(),
             support_url: None,
             logo_url: None,
@@ -202,6 +205,8 @@ impl Settings {
             crate::http::client_ip::Cidr::parse(proxy)
                 .with_context(|| format!("invalid configuration: `trusted_proxies` entry {proxy:?}"))?;
         }
+        crate::auth::access::AccessRules::new(&self.access_rules)
+            .map_err(|e| anyhow::anyhow!("invalid configuration: `access_rules` {e}"))?;
         for origin in &self.frame_ancestors {
             check(
                 is_frame_ancestor(origin),
@@ -309,6 +314,25 @@ pub fn is_loopback_host(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn access_rules_come_from_the_toml_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("gatehouse.toml");
+        std::fs::write(
+            &file,
+            "[[access_rules]]\nhost = \"wiki.example.com\"\nallow = [\"alice@example.com\", \"example.org\"]\n",
+        )
+        .unwrap();
+        let settings = Settings::load(Some(&file)).unwrap();
+        assert_eq!(settings.access_rules.len(), 1);
+        assert_eq!(settings.access_rules[0].host, "wiki.example.com");
+        assert_eq!(settings.access_rules[0].allow, ["alice@example.com", "example.org"]);
+
+        std::fs::write(&file, "[[access_rules]]\nhost = \"wiki.example.com/x\"\nallow = []\n").unwrap();
+        let Err(error) = Settings::load(Some(&file)) else { panic!("a bad host is refused") };
+        assert!(error.to_string().contains("access_rules"), "{error}");
+    }
 
     #[test]
     fn frame_ancestors_are_bare_origins_only() {

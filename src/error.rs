@@ -47,6 +47,8 @@ pub enum Problem {
     },
     /// Password hashing is at capacity: try again in a moment.
     Busy,
+    /// Signed in, but this account may not use the protected site.
+    NoAccess,
 }
 
 impl Problem {
@@ -64,7 +66,7 @@ impl Problem {
 
     pub fn status(self) -> StatusCode {
         match self {
-            Problem::BadCsrf => StatusCode::FORBIDDEN,
+            Problem::BadCsrf | Problem::NoAccess => StatusCode::FORBIDDEN,
             Problem::BadRequest => StatusCode::BAD_REQUEST,
             Problem::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Problem::NotFound | Problem::LinkUnknown => StatusCode::NOT_FOUND,

@@ -13,6 +13,7 @@ use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use url::Url;
 
+use crate::auth::access::AccessRules;
 use crate::auth::challenge::ChallengePolicy;
 use crate::auth::keys::Keys;
 use crate::auth::password::PasswordHasher;
@@ -39,6 +40,7 @@ pub struct AppState {
     pub challenges: ChallengePolicy,
     pub outbox: Outbox,
     pub return_policy: ReturnPolicy,
+    pub access: AccessRules,
     pub trusted_proxies: Vec<Cidr>,
     pub throttle: Throttle,
 }
@@ -68,6 +70,7 @@ impl AppState {
             hasher: PasswordHasher::new(&settings)?,
             outbox: Outbox::new(db.clone(), Mailer::from_settings(&settings)?, &keys.outbox, &settings),
             return_policy: ReturnPolicy::new(public_origin.clone(), &settings.allowed_return_hosts),
+            access: AccessRules::new(&settings.access_rules).map_err(anyhow::Error::msg)?,
             challenges,
             public_origin,
             brand,

@@ -1,5 +1,6 @@
 //! The rules of signing in: passwords, codes, sessions, CSRF, redirects.
 
+pub mod access;
 pub mod challenge;
 pub mod code;
 pub mod csrf;

@@ -30,7 +30,7 @@ impl HostPattern {
         Some(Self { host, wildcard, port: probe.port() })
     }
 
-    fn matches(&self, url: &Url) -> bool {
+    pub(crate) fn matches(&self, url: &Url) -> bool {
         let Some(host) = url.host_str() else { return false };
         let host_ok = if self.wildcard {
             host.strip_suffix(&self.host).is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))

@@ -98,6 +98,13 @@ impl ErrorPage {
                 ),
                 vec![again],
             ),
+            Problem::NoAccess => (
+                "You do not have access to this site",
+                "You are signed in, but this account may not use this site. Ask its administrator for access, \
+                 or sign in with another account."
+                    .into(),
+                vec![Action::Post { url: crate::urls::LOGOUT, label: "Use another account" }],
+            ),
             Problem::Busy => (
                 "We are busy right now",
                 "Too many people are signing in at this moment. Please try again in a few seconds.".into(),

@@ -3,8 +3,9 @@
 //! a fully signed-in session; 401 otherwise. To a trusted proxy the 401
 //! carries the sign-in URL (with the original URL as `return_to`) in
 //! `Location`, for nginx's `error_page 401`; with `?redirect=1` a browser
-//! request is answered 302 to it instead (Traefik, Caddy). Any failure
-//! inside the check denies.
+//! request is answered 302 to it instead (Traefik, Caddy). A signed-in
+//! account that the host's access rule does not list gets a 403 page. Any
+//! failure inside the check denies.
 
 use actix_web::http::header::{ACCEPT, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -12,6 +13,7 @@ use serde::Deserialize;
 
 use crate::auth::session::SignInSession;
 use crate::db::users;
+use crate::error::{AppError, Problem};
 use crate::http::client_ip::is_trusted_peer;
 use crate::startup::AppState;
 use crate::urls;
@@ -29,6 +31,11 @@ pub async fn verify(
     if let Some(user_id) = SignInSession::from_request(&req).user_id() {
         match users::find_by_id(&state.db, user_id).await {
             Ok(Some(user)) if !user.disabled => {
+                let (scheme, host) = protected_site(&req, &state);
+                if !state.access.allows(scheme, host, &user.email) {
+                    tracing::info!(user_id, host, "forward-auth: no access to this host");
+                    return HttpResponse::from_error(AppError::from(Problem::NoAccess));
+                }
                 return HttpResponse::Ok()
                     .insert_header(("Remote-User", user.email.as_str()))
                     .insert_header(("Remote-Email", user.email.as_str()))
@@ -66,6 +73,15 @@ fn sign_in_url(req: &HttpRequest, state: &AppState) -> String {
         login.query_pairs_mut().append_pair("return_to", &target);
     }
     login.to_string()
+}
+
+/// The scheme and host the proxy is protecting, believed from a trusted proxy only.
+fn protected_site<'r>(req: &'r HttpRequest, state: &AppState) -> (&'r str, Option<&'r str>) {
+    if !is_trusted_peer(req, &state.trusted_proxies) {
+        return ("https", None);
+    }
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    (header("x-forwarded-proto").unwrap_or("https"), header("x-forwarded-host"))
 }
 
 fn accepts_html(req: &HttpRequest) -> bool {

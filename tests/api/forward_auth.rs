@@ -3,6 +3,7 @@
 use reqwest::StatusCode;
 
 use crate::backend::{Backend, on_both_backends};
+use crate::browser::assert_page_says;
 use crate::browser::{assert_redirects_to, assert_status};
 use crate::helpers::{spawn_app, spawn_app_with};
 
@@ -14,6 +15,7 @@ on_both_backends! {
     a_browser_relayed_by_a_trusted_proxy_is_sent_to_sign_in_and_back,
     redirect_mode_from_an_untrusted_peer_still_answers_401,
     a_401_to_a_trusted_proxy_names_the_sign_in_url_for_nginx,
+    a_host_with_an_access_rule_admits_only_the_accounts_it_lists,
 }
 
 /// What Traefik's ForwardAuth sends for a browser visiting https://app.example.com/wiki?page=1.
@@ -101,4 +103,33 @@ async fn a_401_to_a_trusted_proxy_names_the_sign_in_url_for_nginx(backend: Backe
     assert_status(&reply, StatusCode::UNAUTHORIZED);
     let expected = format!("{}/login?return_to=https%3A%2F%2Fapp.example.com%2Fwiki%3Fpage%3D1", app.address);
     assert_eq!(reply.header("location"), Some(expected.as_str()));
+}
+
+async fn a_host_with_an_access_rule_admits_only_the_accounts_it_lists(backend: Backend) {
+    use gatehouse::auth::access::AccessRule;
+    let app = spawn_app_with(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".into()];
+        s.access_rules = vec![
+            AccessRule { host: "wiki.example.com".into(), allow: vec!["bob@example.org".into()] },
+            AccessRule { host: "docs.example.com".into(), allow: vec!["example.com".into()] },
+        ];
+    })
+    .await;
+    app.sign_in(&app.browser).await;
+    let visiting = |host: &'static str| {
+        [("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", host), ("X-Forwarded-Uri", "/")]
+    };
+
+    let refused = app.browser.get_with_headers("/auth/verify", &visiting("wiki.example.com")).await;
+    assert_status(&refused, StatusCode::FORBIDDEN);
+    assert_page_says(&refused, "You do not have access to this site");
+    assert_eq!(refused.header("remote-user"), None);
+
+    for open in ["docs.example.com", "blog.example.com"] {
+        let reply = app.browser.get_with_headers("/auth/verify", &visiting(open)).await;
+        assert_status(&reply, StatusCode::OK);
+        assert_eq!(reply.header("remote-user"), Some("alice@example.com"), "{open}");
+    }
+    // Without a host from a trusted proxy the rules cannot be checked: closed.
+    assert_status(&app.browser.get("/auth/verify").await, StatusCode::FORBIDDEN);
 }
