@@ -64,6 +64,9 @@ pub struct Settings {
     pub argon2_max_queue: u32,
     pub trusted_proxies: Vec<String>,
     pub allowed_return_hosts: Vec<String>,
+    /// The parent domain the session cookie is sent to (single sign-on for
+    /// the apps on its subdomains); unset: only `public_url`'s host.
+    pub cookie_domain: Option<String>,
     /// Per-host allow-lists checked by `/auth/verify` (TOML `[[access_rules]]`).
     pub access_rules: Vec<crate::auth::access::AccessRule>,
     /// Origins that may show the pages in a frame (CSP `frame-ancestors`); empty: none.
@@ -120,6 +123,7 @@ impl Default for Settings {
             allowed_return_hosts: Vec::new(),
             frame_ancestors: Vec::new(),
             access_rules: Vec::new(),
+            cookie_domain: None,
             site_name: "Gatehouse".into(),
             support_url: None,
             logo_url: None,
@@ -204,6 +208,20 @@ impl Settings {
         for proxy in &self.trusted_proxies {
             crate::http::client_ip::Cidr::parse(proxy)
                 .with_context(|| format!("invalid configuration: `trusted_proxies` entry {proxy:?}"))?;
+        }
+        if let Some(domain) = &self.cookie_domain {
+            check(
+                self.is_https(),
+                "cookie_domain",
+                "needs an https public_url (the cookie is then __Secure- and Secure)",
+            )?;
+            let host =
+                Url::parse(&self.public_url).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase));
+            check(
+                is_parent_domain(domain, host.as_deref().unwrap_or_default()),
+                "cookie_domain",
+                "must be public_url's host or a parent domain of it, such as example.com for login.example.com",
+            )?;
         }
         crate::auth::access::AccessRules::new(&self.access_rules)
             .map_err(|e| anyhow::anyhow!("invalid configuration: `access_rules` {e}"))?;
@@ -290,6 +308,18 @@ impl Settings {
 }
 
 /// True for `localhost` and loopback IP addresses.
+/// `domain` is a plain DNS name with at least two labels and `host` is it
+/// or one of its subdomains.
+fn is_parent_domain(domain: &str, host: &str) -> bool {
+    let plain = domain.contains('.')
+        && !domain.starts_with('.')
+        && domain
+            .split('.')
+            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
+    let domain = domain.to_ascii_lowercase();
+    plain && (host == domain || host.strip_suffix(&domain).is_some_and(|sub| sub.ends_with('.')))
+}
+
 /// A CSP `frame-ancestors` source we accept: a bare https origin (http for
 /// loopback), written exactly as its origin, so nothing else can slip into the header.
 fn is_frame_ancestor(raw: &str) -> bool {
@@ -314,6 +344,28 @@ pub fn is_loopback_host(url: &Url) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cookie_domain_must_hold_the_public_host_and_needs_https() {
+        let with = |public_url: &str, domain: &str| Settings {
+            public_url: public_url.into(),
+            cookie_domain: Some(domain.into()),
+            ..Settings::default()
+        };
+        assert!(with("https://login.example.com", "example.com").validate().is_ok());
+        assert!(with("https://example.com", "example.com").validate().is_ok());
+        for (url, domain) in [
+            ("https://login.example.com", "other.com"),
+            ("https://login.example.com", "ample.com"),
+            ("https://login.example.com", "com"),
+            ("https://login.example.com", ".example.com"),
+            ("https://login.example.com", "example.com; Path=/x"),
+            ("http://127.0.0.1:8080", "127.0.0.1"),
+        ] {
+            let Err(error) = with(url, domain).validate() else { panic!("{url} with {domain} is refused") };
+            assert!(error.to_string().contains("cookie_domain"), "{error}");
+        }
+    }
 
     #[test]
     fn access_rules_come_from_the_toml_file() {

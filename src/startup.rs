@@ -138,9 +138,16 @@ impl Application {
     }
 }
 
-/// The session cookie's name: `__Host-` needs `Secure`, so only over https.
-pub fn session_cookie_name(https: bool) -> &'static str {
-    if https { "__Host-gatehouse_session" } else { "gatehouse_session" }
+/// The session cookie's name. `__Host-` needs `Secure` (so https) and no
+/// `Domain`; with `cookie_domain` (single sign-on across subdomains) it is
+/// `__Secure-`, which allows one. Plain-http loopback development drops the
+/// prefix, and only then.
+pub fn session_cookie_name(settings: &Settings) -> &'static str {
+    match (settings.is_https(), settings.cookie_domain.is_some()) {
+        (true, false) => "__Host-gatehouse_session",
+        (true, true) => "__Secure-gatehouse_session",
+        (false, _) => "gatehouse_session",
+    }
 }
 
 /// Sessions in our own database; the cookie holds only the encrypted key.
@@ -152,11 +159,9 @@ fn session_middleware(state: &AppState) -> SessionMiddleware<DbSessionStore> {
         settings.session_absolute_timeout_secs,
     );
     let https = settings.is_https();
-    // `__Host-` needs Secure, which a browser only keeps over https;
-    // plain-http loopback development drops both, and only then.
-    let name = if https { "__Host-gatehouse_session" } else { "gatehouse_session" };
     SessionMiddleware::builder(store, state.keys.cookie.clone())
-        .cookie_name(name.to_owned())
+        .cookie_name(session_cookie_name(settings).to_owned())
+        .cookie_domain(settings.cookie_domain.clone())
         .cookie_secure(https)
         .cookie_http_only(true)
         .cookie_same_site(SameSite::Lax)
@@ -185,10 +190,20 @@ async fn delete_expired_forever(db: Db) {
 #[cfg(test)]
 mod tests {
     use super::session_cookie_name;
+    use crate::config::Settings;
 
     #[test]
-    fn the_session_cookie_is_host_prefixed_over_https_only() {
-        assert_eq!(session_cookie_name(true), "__Host-gatehouse_session");
-        assert_eq!(session_cookie_name(false), "gatehouse_session");
+    fn the_session_cookie_is_host_prefixed_over_https_and_secure_prefixed_with_a_domain() {
+        let on = |public_url: &str, cookie_domain: Option<&str>| Settings {
+            public_url: public_url.into(),
+            cookie_domain: cookie_domain.map(str::to_owned),
+            ..Settings::default()
+        };
+        assert_eq!(session_cookie_name(&on("https://login.example.com", None)), "__Host-gatehouse_session");
+        assert_eq!(
+            session_cookie_name(&on("https://login.example.com", Some("example.com"))),
+            "__Secure-gatehouse_session"
+        );
+        assert_eq!(session_cookie_name(&on("http://127.0.0.1:8080", None)), "gatehouse_session");
     }
 }

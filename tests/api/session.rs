@@ -21,6 +21,7 @@ on_both_backends! {
     a_busy_session_still_ends_at_its_absolute_lifetime,
     a_sign_in_survives_a_server_restart_between_password_and_code,
     session_cookies_are_http_only_and_same_site_lax,
+    with_cookie_domain_the_session_cookie_is_secure_prefixed_for_the_whole_domain,
 }
 
 async fn a_half_signed_in_session_is_never_shown_the_account(backend: Backend) {
@@ -171,5 +172,37 @@ async fn session_cookies_are_http_only_and_same_site_lax(backend: Backend) {
         assert!(cookie.same_site_lax, "SameSite=Lax: {cookie:?}");
         assert_eq!(cookie.path.as_deref(), Some("/"), "Path=/: {cookie:?}");
         assert!(!cookie.secure, "no Secure flag on plain-http localhost: {cookie:?}");
+    }
+}
+
+async fn with_cookie_domain_the_session_cookie_is_secure_prefixed_for_the_whole_domain(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.public_url = "https://login.example.com".into();
+        s.cookie_domain = Some("example.com".into());
+    })
+    .await;
+    // The test talks plain http to 127.0.0.1, where a client keeps no Secure
+    // cookie: carry the login form's CSRF cookie by hand, as a browser on
+    // https://login.example.com would.
+    let login_page = app.browser.get("/login").await;
+    for header in login_page.headers.get_all("set-cookie") {
+        let pair = header.to_str().unwrap().split(';').next().unwrap();
+        let (name, value) = pair.split_once('=').unwrap();
+        app.browser.plant_cookie(name, value);
+    }
+    let credentials = [("email", app.user.email.as_str()), ("password", app.user.password.as_str())];
+    let password_step = app.browser.submit(&login_page, "/login", &credentials).await;
+    assert_redirects_to(&password_step, "/login/code");
+
+    let session: Vec<String> = password_step
+        .headers
+        .get_all("set-cookie")
+        .iter()
+        .map(|h| h.to_str().unwrap().to_owned())
+        .filter(|c| c.starts_with("__Secure-gatehouse_session="))
+        .collect();
+    assert_eq!(session.len(), 1, "{:?}", password_step.headers);
+    for attribute in ["Domain=example.com", "Secure", "HttpOnly", "SameSite=Lax", "Path=/"] {
+        assert!(session[0].split("; ").any(|a| a == attribute), "{attribute} in {}", session[0]);
     }
 }
