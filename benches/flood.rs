@@ -5,51 +5,26 @@
 //!
 //! Run: `cargo bench --bench flood` (SQLite in a temporary directory).
 
-use std::net::TcpListener;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use gatehouse::auth::email::EmailAddress;
-use gatehouse::auth::password::{Password, PasswordHasher};
-use gatehouse::config::Settings;
-use gatehouse::db::{Db, users};
-use gatehouse::startup::Application;
-
-use common::{client, csrf_of, report};
+use common::{EMAIL, PASSWORD, client, csrf_of, report, start_portal};
 
 mod common;
 
-const PASSWORD: &str = "a benchmark passphrase";
 const FLOODERS: usize = 64;
 const PROBES: usize = 400;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let listener = TcpListener::bind("127.0.0.1:0")?;
-    let base = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
-    let settings = Settings {
-        database_url: format!("sqlite://{}/bench.db", dir.path().display()),
-        public_url: base.clone(),
-        secret_key: Some("benchmark secret key, at least thirty-two characters".into()),
-        mail_dir: dir.path().join("mail"),
-        trusted_proxies: vec!["127.0.0.1/32".into()],
-        otp_max_attempts: 10,
-        code_failure_budget: 1_000_000,
-        sign_ins_per_ip_per_hour: 1_000_000,
-        code_sends_per_15_min: 1_000_000,
-        code_sends_per_day: 1_000_000,
-        code_sends_per_ip_per_hour: 1_000_000,
-        code_sends_per_hour: 1_000_000,
-        ..Settings::default()
-    };
-    let db = Db::connect(&settings.database_url).await?;
-    db.migrate().await?;
-    let hash = PasswordHasher::new(&settings)?.hash(&Password::new_secret(PASSWORD.into())?).await?;
-    users::insert(&db, &EmailAddress::parse("bench@example.com")?, &hash).await?;
-    let app = Application::build_with_listener(settings, listener).await?;
-    tokio::spawn(app.run_until_stopped());
+    let base = start_portal(dir.path(), |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".into()];
+        s.otp_max_attempts = 10;
+        s.code_failure_budget = 1_000_000;
+    })
+    .await?;
 
     let sign_ins = PROBES.div_ceil(9);
     let (quiet_pending, loud_pending) =
@@ -135,7 +110,7 @@ async fn pending_sign_ins(base: &str, count: usize) -> anyhow::Result<Vec<(reqwe
     for _ in 0..count {
         let client = client()?;
         let csrf = csrf_of(&client.get(format!("{base}/login")).send().await?.text().await?);
-        let form = [("email", "bench@example.com"), ("password", PASSWORD), ("csrf", &csrf)];
+        let form = [("email", EMAIL), ("password", PASSWORD), ("csrf", &csrf)];
         let status = client.post(format!("{base}/login")).form(&form).send().await?.status();
         anyhow::ensure!(status == 303, "the password step answered {status}");
         let csrf = csrf_of(&client.get(format!("{base}/login/code")).send().await?.text().await?);

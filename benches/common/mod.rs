@@ -1,7 +1,49 @@
-//! What the benchmarks share: a cookie-keeping client, the CSRF field of a
-//! page, and a latency report.
+//! What the benchmarks share: the portal on SQLite with one account and no
+//! rate limit in the way, a cookie-keeping client, the CSRF field of a page,
+//! and a latency report.
 
+use std::net::TcpListener;
 use std::time::Duration;
+
+use gatehouse::auth::email::EmailAddress;
+use gatehouse::auth::password::{Password, PasswordHasher};
+use gatehouse::config::Settings;
+use gatehouse::db::{Db, users};
+use gatehouse::startup::Application;
+
+pub const EMAIL: &str = "bench@example.com";
+pub const PASSWORD: &str = "a benchmark passphrase";
+
+/// Starts the portal on SQLite in `dir` with the account `EMAIL` /
+/// `PASSWORD`, every sending and sign-in limit lifted and `configure`'s
+/// changes; returns its base URL.
+pub async fn start_portal(
+    dir: &std::path::Path,
+    configure: impl FnOnce(&mut Settings),
+) -> anyhow::Result<String> {
+    let listener = TcpListener::bind("127.0.0.1:0")?;
+    let base = format!("http://127.0.0.1:{}", listener.local_addr()?.port());
+    let mut settings = Settings {
+        database_url: format!("sqlite://{}/bench.db", dir.display()),
+        public_url: base.clone(),
+        secret_key: Some("benchmark secret key, at least thirty-two characters".into()),
+        mail_dir: dir.join("mail"),
+        sign_ins_per_ip_per_hour: 1_000_000,
+        code_sends_per_15_min: 1_000_000,
+        code_sends_per_day: 1_000_000,
+        code_sends_per_ip_per_hour: 1_000_000,
+        code_sends_per_hour: 1_000_000,
+        ..Settings::default()
+    };
+    configure(&mut settings);
+    let db = Db::connect(&settings.database_url).await?;
+    db.migrate().await?;
+    let hash = PasswordHasher::new(&settings)?.hash(&Password::new_secret(PASSWORD.into())?).await?;
+    users::insert(&db, &EmailAddress::parse(EMAIL)?, &hash).await?;
+    let app = Application::build_with_listener(settings, listener).await?;
+    tokio::spawn(app.run_until_stopped());
+    Ok(base)
+}
 
 pub fn client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?)
