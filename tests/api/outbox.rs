@@ -6,12 +6,13 @@ use std::time::{Duration, Instant};
 
 use gatehouse::auth::email::EmailAddress;
 use gatehouse::auth::keys::Keys;
+use gatehouse::config::Settings;
 use gatehouse::mail::outbox::{MailKind, Outbox};
 use gatehouse::mail::{Letter, Mailer};
 
 use crate::backend::{Backend, on_both_backends};
 use crate::browser::{Browser, Reply, assert_page_says, assert_redirects_to, page_says};
-use crate::helpers::{Cli, spawn_app_with, start_instance};
+use crate::helpers::{Cli, TestApp, spawn_app_with, start_instance};
 use crate::inspect::database_of;
 use crate::mail::Mail;
 use crate::smtp_sink::SmtpSink;
@@ -57,16 +58,32 @@ async fn next_mail_of(sink: &mut SmtpSink) -> Mail {
 
 const STILL_TRYING: &str = "has not accepted the email yet";
 
-async fn an_outage_then_recovery_delivers_the_waiting_mail_and_the_code_page_follows(backend: Backend) {
+/// The app with its SMTP server down (nothing listens on the returned port
+/// yet), retrying every second unless `configure` says otherwise.
+async fn app_with_mail_down(
+    backend: Backend,
+    configure: impl Fn(&mut Settings) + Send + Sync + 'static,
+) -> (TestApp, u16) {
     let port = unused_port();
     let app = spawn_app_with(backend, move |s| {
         s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
         s.mail_retry_delay_secs = 1;
+        configure(s);
     })
     .await;
+    (app, port)
+}
+
+/// The password step while the mail server is down: the code page says it keeps trying.
+async fn password_step_while_mail_is_down(app: &TestApp) -> Reply {
     let reply = app.browser.enter_password(&app.user.email, &app.user.password).await;
     assert_redirects_to(&reply, "/login/code");
-    let waiting = reload_until_code_page_says(&app.browser, STILL_TRYING).await;
+    reload_until_code_page_says(&app.browser, STILL_TRYING).await
+}
+
+async fn an_outage_then_recovery_delivers_the_waiting_mail_and_the_code_page_follows(backend: Backend) {
+    let (app, port) = app_with_mail_down(backend, |_| {}).await;
+    let waiting = password_step_while_mail_is_down(&app).await;
     assert!(!page_says(&waiting, "sent at"), "nothing was sent yet:\n{}", waiting.body);
 
     // The SMTP server comes back: the waiting mail goes out on its next try.
@@ -82,15 +99,12 @@ async fn an_outage_then_recovery_delivers_the_waiting_mail_and_the_code_page_fol
 }
 
 async fn the_code_is_valid_for_its_full_time_from_when_the_server_accepted_the_mail(backend: Backend) {
-    let port = unused_port();
-    let app = spawn_app_with(backend, move |s| {
-        s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+    let (app, port) = app_with_mail_down(backend, |s| {
         s.mail_retry_delay_secs = 2;
         s.otp_ttl_secs = 600;
     })
     .await;
-    app.browser.enter_password(&app.user.email, &app.user.password).await;
-    reload_until_code_page_says(&app.browser, STILL_TRYING).await;
+    password_step_while_mail_is_down(&app).await;
     let mut server = SmtpSink::start_on(port).await;
     next_mail_of(&mut server).await;
     reload_until_code_page_says(&app.browser, "sent at").await;
@@ -106,14 +120,8 @@ async fn the_code_is_valid_for_its_full_time_from_when_the_server_accepted_the_m
 }
 
 async fn a_mail_queued_before_a_crash_is_delivered_after_the_restart(backend: Backend) {
-    let port = unused_port();
-    let mut app = spawn_app_with(backend, move |s| {
-        s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
-        s.mail_retry_delay_secs = 1;
-    })
-    .await;
-    app.browser.enter_password(&app.user.email, &app.user.password).await;
-    reload_until_code_page_says(&app.browser, STILL_TRYING).await;
+    let (mut app, _) = app_with_mail_down(backend, |_| {}).await;
+    password_step_while_mail_is_down(&app).await;
     app.stop().await;
     // As the process would leave it if it died in the middle of a send:
     // the row held by a sender whose lease has run out.
@@ -131,10 +139,7 @@ async fn a_mail_queued_before_a_crash_is_delivered_after_the_restart(backend: Ba
 async fn a_mail_that_cannot_be_sent_fails_after_its_attempts_and_a_new_code_can_be_asked_for(
     backend: Backend,
 ) {
-    let port = unused_port();
-    let mut app = spawn_app_with(backend, move |s| {
-        s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
-        s.mail_retry_delay_secs = 1;
+    let (mut app, _) = app_with_mail_down(backend, |s| {
         s.mail_max_attempts = 2;
         s.otp_resend_cooldown_secs = 0;
     })
@@ -197,14 +202,8 @@ async fn two_instances_deliver_a_hundred_queued_mails_exactly_once(backend: Back
 }
 
 async fn the_outbox_never_holds_a_readable_code(backend: Backend) {
-    let port = unused_port();
-    let app = spawn_app_with(backend, move |s| {
-        s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
-        s.mail_retry_delay_secs = 1;
-    })
-    .await;
-    app.browser.enter_password(&app.user.email, &app.user.password).await;
-    reload_until_code_page_says(&app.browser, STILL_TRYING).await;
+    let (app, port) = app_with_mail_down(backend, |_| {}).await;
+    password_step_while_mail_is_down(&app).await;
     let db = database_of(&app).await;
     let queued = db.outbox_rows().await;
     let body = queued[0].body.clone().expect("a waiting mail keeps its sealed body");
@@ -225,15 +224,12 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 }
 
 async fn a_replaced_code_mail_still_waiting_is_never_sent(backend: Backend) {
-    let port = unused_port();
-    let app = spawn_app_with(backend, move |s| {
-        s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
+    let (app, port) = app_with_mail_down(backend, |s| {
         s.mail_retry_delay_secs = 2;
         s.otp_resend_cooldown_secs = 0;
     })
     .await;
-    app.browser.enter_password(&app.user.email, &app.user.password).await;
-    reload_until_code_page_says(&app.browser, STILL_TRYING).await;
+    password_step_while_mail_is_down(&app).await;
     assert_redirects_to(&app.browser.resend_code().await, "/login/code");
 
     let mut server = SmtpSink::start_on(port).await;
@@ -268,8 +264,7 @@ async fn a_mail_server_that_never_answers_costs_a_timeout_not_a_stuck_sender(bac
         s.mail_retry_delay_secs = 1;
     })
     .await;
-    app.browser.enter_password(&app.user.email, &app.user.password).await;
-    reload_until_code_page_says(&app.browser, STILL_TRYING).await;
+    password_step_while_mail_is_down(&app).await;
     let db = database_of(&app).await;
     let started = Instant::now();
     while db.outbox_rows().await[0].attempts < 3 {
