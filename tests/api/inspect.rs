@@ -95,6 +95,11 @@ impl Database {
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
 
+    /// Browsers remembered for any account.
+    pub async fn known_browsers(&self) -> i64 {
+        self.integer("SELECT COUNT(*) FROM known_browsers WHERE $1 = $1", "").await
+    }
+
     /// Runs a statement that changes rows, as a crash or an operator would leave them.
     pub async fn execute(&self, sql: &'static str) {
         on_pool!(&self.db, pool => sqlx::query(sql).execute(pool).await.map(|_| ()))

@@ -26,6 +26,7 @@ on_both_backends! {
     the_outbox_never_holds_a_readable_code,
     a_replaced_code_mail_still_waiting_is_never_sent,
     a_mail_server_that_never_answers_costs_a_timeout_not_a_stuck_sender,
+    the_cleanup_forgets_settled_mail_after_a_week_and_browsers_after_400_days,
 }
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -274,4 +275,33 @@ async fn a_mail_server_that_never_answers_costs_a_timeout_not_a_stuck_sender(bac
     let outbox = app.cli.run_ok(&["outbox"], None).await.stdout;
     let timed_out = outbox.contains("timed out") || outbox.contains("no answer within");
     assert!(outbox.contains("#1") && timed_out, "the timeout is on record:\n{outbox}");
+}
+
+async fn the_cleanup_forgets_settled_mail_after_a_week_and_browsers_after_400_days(backend: Backend) {
+    let app = crate::helpers::spawn_app(backend).await;
+    let db = database_of(&app).await;
+    // 0 is long ago; 9999999999 is far ahead.
+    db.execute(
+        "INSERT INTO outbox (kind, recipient, status, next_attempt_at, created_at) VALUES \
+         ('code', 'old@example.com', 'sent', 0, 0), ('code', 'old@example.com', 'failed', 0, 0), \
+         ('code', 'waiting@example.com', 'queued', 0, 0), ('code', 'new@example.com', 'sent', 0, 9999999999)",
+    )
+    .await;
+    db.execute(match backend {
+        Backend::Sqlite => {
+            "INSERT INTO known_browsers (user_id, token_hash, first_seen, last_seen) \
+             SELECT id, X'01', 0, 0 FROM users UNION ALL SELECT id, X'02', 0, 9999999999 FROM users"
+        }
+        Backend::Postgres => {
+            "INSERT INTO known_browsers (user_id, token_hash, first_seen, last_seen) \
+             SELECT id, '\\x01'::bytea, 0, 0 FROM users UNION ALL SELECT id, '\\x02'::bytea, 0, 9999999999 FROM users"
+        }
+    })
+    .await;
+    let portal = gatehouse::db::Db::connect(&app.cli.database.url).await.unwrap();
+    portal.delete_expired(gatehouse::db::now()).await.expect("every cleanup statement runs");
+
+    let statuses: Vec<String> = db.outbox_rows().await.into_iter().map(|r| r.status).collect();
+    assert_eq!(statuses, ["queued", "sent"], "a queued mail stays however old; settled ones go after a week");
+    assert_eq!(db.known_browsers().await, 1);
 }
