@@ -4,10 +4,8 @@
 //! responses by hand; `http::error_pages` renders them.
 
 use actix_web::http::StatusCode;
-use actix_web::http::header::{LOCATION, RETRY_AFTER};
+use actix_web::http::header::RETRY_AFTER;
 use actix_web::{HttpResponse, ResponseError};
-
-use crate::urls;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Problem {
@@ -18,9 +16,8 @@ pub enum Problem {
     /// A body over the limit.
     TooLarge,
     NotFound,
-    /// A page for signed-in users, and nobody is signed in.
-    SignInRequired,
-    /// No sign-in in progress (the session is gone or never was).
+    /// No sign-in in progress (the session is gone or never was): `303` to
+    /// the sign-in page, whose path `http::error_pages` fills in.
     SignInExpired,
     CodeExpired,
     CodeUsed,
@@ -70,7 +67,7 @@ impl Problem {
             Problem::BadRequest => StatusCode::BAD_REQUEST,
             Problem::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Problem::NotFound | Problem::LinkUnknown => StatusCode::NOT_FOUND,
-            Problem::SignInRequired | Problem::SignInExpired => StatusCode::SEE_OTHER,
+            Problem::SignInExpired => StatusCode::SEE_OTHER,
             Problem::CodeExpired | Problem::CodeUsed | Problem::CodeReplaced => StatusCode::GONE,
             Problem::TooManyWrongCodes
             | Problem::ResendTooSoon { .. }
@@ -123,20 +120,10 @@ impl ResponseError for AppError {
     /// The bare response; its page is filled in by `http::error_pages`.
     fn error_response(&self) -> HttpResponse {
         let mut response = HttpResponse::build(self.status_code());
-        match self {
-            AppError::Problem(Problem::SignInRequired) => {
-                response.insert_header((LOCATION, urls::LOGIN));
-            }
-            AppError::Problem(Problem::SignInExpired) => {
-                response.insert_header((LOCATION, urls::LOGIN));
-                response.cookie(crate::routes::login::expired_notice_cookie());
-            }
-            AppError::Problem(problem) => {
-                if let Some(secs) = problem.retry_after() {
-                    response.insert_header((RETRY_AFTER, secs.to_string()));
-                }
-            }
-            AppError::Internal(_) => {}
+        if let AppError::Problem(problem) = self
+            && let Some(secs) = problem.retry_after()
+        {
+            response.insert_header((RETRY_AFTER, secs.to_string()));
         }
         response.finish()
     }

@@ -1,7 +1,9 @@
 //! Gatehouse: a login portal — password, then a one-time code by email.
 //!
-//! The library is the application: the `gatehouse` binary, the tests and
-//! embedders all build the same [`startup::Application`].
+//! The library is the application: the `gatehouse` binary and the tests
+//! build [`startup::Application`], which is a [`Portal`] mounted at the
+//! root; an actix-web app mounts a [`Portal`] under a path of its own and
+//! guards its handlers with [`SignedInUser`] (see [`portal`]).
 
 pub mod audit;
 pub mod auth;
@@ -12,6 +14,10 @@ pub mod error;
 pub mod http;
 pub mod mail;
 pub mod pages;
+pub mod portal;
 pub mod routes;
 pub mod startup;
 pub mod urls;
+
+pub use config::Settings;
+pub use portal::{Portal, SignedInUser};

@@ -1,5 +1,6 @@
-//! Builds the application: state, middleware, routes, and the HTTP server.
-//! Tests, the CLI and embedders all go through `Application`.
+//! Builds the application: the shared state, the session middleware, and
+//! the standalone HTTP server, which is a [`Portal`] mounted at the root.
+//! Tests and the CLI go through `Application`; embedders through `Portal`.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -8,8 +9,8 @@ use actix_session::SessionMiddleware;
 use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
 use actix_web::cookie::SameSite;
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::middleware::{Logger, from_fn};
-use actix_web::{App, HttpServer, web};
+use actix_web::middleware::Logger;
+use actix_web::{App, HttpServer};
 use anyhow::Context;
 use url::Url;
 
@@ -23,16 +24,18 @@ use crate::config::Settings;
 use crate::db::Db;
 use crate::db::sessions::DbSessionStore;
 use crate::http::client_ip::Cidr;
-use crate::http::{error_pages, headers};
 use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
 use crate::pages::brand::Brand;
-use crate::routes;
+use crate::portal::Portal;
+use crate::urls::Urls;
 
 /// Everything a request handler may need, shared by all workers.
 pub struct AppState {
     pub settings: Settings,
     pub public_origin: Url,
+    /// The portal's paths under its mount point.
+    pub urls: Urls,
     pub brand: Brand,
     pub db: Db,
     pub keys: Keys,
@@ -47,7 +50,7 @@ pub struct AppState {
 
 impl AppState {
     /// Connects to the database, applies migrations, loads the secret key.
-    pub async fn new(settings: Settings) -> anyhow::Result<Self> {
+    pub async fn new(settings: Settings, urls: Urls) -> anyhow::Result<Self> {
         settings.validate()?;
         let public_origin = settings.public_origin()?;
         let brand = Brand::load(&settings)?;
@@ -73,6 +76,7 @@ impl AppState {
             access: AccessRules::new(&settings.access_rules).map_err(anyhow::Error::msg)?,
             challenges,
             public_origin,
+            urls,
             brand,
             keys,
             db,
@@ -84,8 +88,7 @@ impl AppState {
 pub struct Application {
     port: u16,
     server: Server,
-    cleanup: tokio::task::JoinHandle<()>,
-    senders: tokio::task::JoinHandle<()>,
+    portal: Portal,
 }
 
 impl Application {
@@ -99,27 +102,24 @@ impl Application {
     /// Builds the server on an already bound listener (tests bind port 0).
     pub async fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
-        let state = web::Data::new(AppState::new(settings).await?);
-        let cleanup = tokio::spawn(delete_expired_forever(state.db.clone()));
-        let senders = tokio::spawn(state.outbox.clone().run_senders());
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(from_fn(error_pages::render_errors))
-                .wrap(session_middleware(&state))
-                .wrap(headers::security_headers(&state.settings))
-                // `%U` is the path without the query string, which may hold a link token.
-                .wrap(
-                    Logger::new("%{r}a \"%{method}xi %U\" %s %Dms")
-                        .custom_request_replace("method", |req| req.method().to_string()),
-                )
-                .app_data(state.clone())
-                .app_data(error_pages::body_limit())
-                .configure(routes::configure)
+        let portal = Portal::start(settings, "").await?;
+        let server = HttpServer::new({
+            let portal = portal.clone();
+            move || {
+                App::new()
+                    .wrap(portal.session_middleware())
+                    // `%U` is the path without the query string, which may hold a link token.
+                    .wrap(
+                        Logger::new("%{r}a \"%{method}xi %U\" %s %Dms")
+                            .custom_request_replace("method", |req| req.method().to_string()),
+                    )
+                    .configure(|cfg| portal.configure(cfg))
+            }
         })
         .listen(listener)?
         .shutdown_timeout(5)
         .run();
-        Ok(Self { port, server, cleanup, senders })
+        Ok(Self { port, server, portal })
     }
 
     pub fn port(&self) -> u16 {
@@ -130,11 +130,13 @@ impl Application {
         self.server.handle()
     }
 
+    pub fn portal(&self) -> &Portal {
+        &self.portal
+    }
+
+    /// Serves until stopped; the portal's background work stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let result = self.server.await;
-        self.cleanup.abort();
-        self.senders.abort();
-        result
+        self.server.await
     }
 }
 
@@ -151,7 +153,7 @@ pub fn session_cookie_name(settings: &Settings) -> &'static str {
 }
 
 /// Sessions in our own database; the cookie holds only the encrypted key.
-fn session_middleware(state: &AppState) -> SessionMiddleware<DbSessionStore> {
+pub(crate) fn session_middleware(state: &AppState) -> SessionMiddleware<DbSessionStore> {
     let settings = &state.settings;
     let store = DbSessionStore::new(
         state.db.clone(),
@@ -177,7 +179,7 @@ fn session_middleware(state: &AppState) -> SessionMiddleware<DbSessionStore> {
         .build()
 }
 
-async fn delete_expired_forever(db: Db) {
+pub(crate) async fn delete_expired_forever(db: Db) {
     let mut every = tokio::time::interval(Duration::from_secs(300));
     loop {
         every.tick().await;

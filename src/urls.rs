@@ -1,4 +1,7 @@
-//! Every URL of the portal, used by routes, redirects and templates alike.
+//! Every URL of the portal. The constants are routes relative to where the
+//! portal is mounted (the root when it runs on its own, `/auth` say when an
+//! app mounts it); `Urls` holds the full paths that pages, redirects and
+//! mails use.
 
 pub const ACCOUNT: &str = "/";
 pub const LOGIN: &str = "/login";
@@ -9,7 +12,99 @@ pub const LOGOUT: &str = "/logout";
 pub const VERIFY: &str = "/auth/verify";
 pub const HEALTHZ: &str = "/healthz";
 pub const READYZ: &str = "/readyz";
-pub const STATIC: &str = "/static";
 pub const STYLESHEET: &str = "/static/gatehouse.css";
 /// The accent colour and the operator's custom CSS, linked after `STYLESHEET`.
 pub const SITE_STYLESHEET: &str = "/static/site.css";
+/// The embedded files, `{path}` being the file's name.
+pub const STATIC_FILES: &str = "/static/{path:.*}";
+
+/// The portal's paths under its mount point, computed once at start-up.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Urls {
+    /// `""` at the root, else `/auth`: no trailing slash.
+    pub mount: String,
+    pub account: String,
+    pub login: String,
+    pub code: String,
+    pub resend: String,
+    pub link: String,
+    pub logout: String,
+    pub verify: String,
+    pub stylesheet: String,
+    pub site_stylesheet: String,
+}
+
+impl Urls {
+    /// The portal at the root of its origin.
+    pub fn at_root() -> Self {
+        Self::mounted_at("").expect("the root is a valid mount point")
+    }
+
+    /// The portal under `mount`: `""` or `/` for the root, else a path such as
+    /// `/auth` or `/account/sign-in` (letters, digits, `-`, `_`, `.`, `~`; no
+    /// `.` or `..` segment). A trailing slash is dropped.
+    pub fn mounted_at(mount: &str) -> Result<Self, String> {
+        let mount = mount.strip_suffix('/').unwrap_or(mount);
+        if !mount.is_empty() {
+            let segments = mount.strip_prefix('/').ok_or_else(|| invalid(mount))?.split('/');
+            let plain = |c: char| c.is_ascii_alphanumeric() || "-_.~".contains(c);
+            for segment in segments {
+                if segment.is_empty() || segment == "." || segment == ".." || !segment.chars().all(plain) {
+                    return Err(invalid(mount));
+                }
+            }
+        }
+        let at = |route: &str| format!("{mount}{route}");
+        Ok(Self {
+            account: at(ACCOUNT),
+            login: at(LOGIN),
+            code: at(CODE),
+            resend: at(RESEND),
+            link: at(LINK),
+            logout: at(LOGOUT),
+            verify: at(VERIFY),
+            stylesheet: at(STYLESHEET),
+            site_stylesheet: at(SITE_STYLESHEET),
+            mount: mount.to_owned(),
+        })
+    }
+}
+
+fn invalid(mount: &str) -> String {
+    format!("the portal cannot be mounted at {mount:?}: use a path such as \"/auth\"")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Urls;
+
+    #[test]
+    fn at_the_root_the_paths_are_the_routes() {
+        let urls = Urls::at_root();
+        assert_eq!(urls.account, "/");
+        assert_eq!(urls.login, "/login");
+        assert_eq!(urls.stylesheet, "/static/gatehouse.css");
+        assert_eq!(Urls::mounted_at("/").unwrap(), urls);
+    }
+
+    #[test]
+    fn under_a_mount_every_path_starts_with_it() {
+        let urls = Urls::mounted_at("/auth/").unwrap();
+        assert_eq!(urls.mount, "/auth");
+        assert_eq!(urls.account, "/auth/");
+        assert_eq!(urls.login, "/auth/login");
+        assert_eq!(urls.link, "/auth/login/link");
+        assert_eq!(urls.verify, "/auth/auth/verify");
+        assert_eq!(urls.site_stylesheet, "/auth/static/site.css");
+        assert_eq!(Urls::mounted_at("/my-app/sign_in").unwrap().login, "/my-app/sign_in/login");
+    }
+
+    #[test]
+    fn a_mount_that_is_not_a_plain_path_is_refused() {
+        for bad in
+            ["auth", "//auth", "/auth//x", "/a/../b", "/./a", "/a b", "/a?x", "/a#x", "/é", "https://x/a"]
+        {
+            assert!(Urls::mounted_at(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+}

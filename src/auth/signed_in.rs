@@ -4,19 +4,39 @@
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
+use actix_web::error::InternalError;
+use actix_web::http::Method;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 
 use super::known_browser;
 use super::session::SignInSession;
-use crate::db::users::{self, User};
+use crate::db::users;
 use crate::error::{AppError, Problem};
 use crate::routes::see_other;
 use crate::startup::AppState;
-use crate::urls;
 
-/// A fully signed-in (both factors), enabled user. Handlers that take one
-/// never check anything again; without one the browser goes to `/login`.
-pub struct SignedInUser(pub User);
+/// A fully signed-in (both factors), enabled user: the extractor that
+/// guards the portal's account page and, in an app that mounts the portal,
+/// the app's own handlers. Handlers that take one never check anything
+/// again. Without one the browser is sent `303` to the portal's sign-in page,
+/// with `return_to` set to the page it asked for when that was a `GET`.
+#[derive(Clone, Debug)]
+pub struct SignedInUser {
+    id: i64,
+    email: String,
+}
+
+impl SignedInUser {
+    /// The account's id, stable for the life of the account.
+    pub fn id(&self) -> i64 {
+        self.id
+    }
+
+    /// The account's email address, lower-cased.
+    pub fn email(&self) -> &str {
+        &self.email
+    }
+}
 
 impl FromRequest for SignedInUser {
     type Error = actix_web::Error;
@@ -25,16 +45,34 @@ impl FromRequest for SignedInUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or_else(|| AppError::Internal(anyhow::anyhow!("application state missing")))?;
-            let user_id =
-                SignInSession::from_request(&req).user_id().ok_or(AppError::from(Problem::SignInRequired))?;
-            match users::find_by_id(&state.db, user_id).await.map_err(AppError::from)? {
-                Some(user) if !user.disabled => Ok(SignedInUser(user)),
-                _ => Err(AppError::from(Problem::SignInRequired).into()),
+            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!(
+                    "the portal is not registered: call `App::configure(|cfg| portal.configure(cfg))`"
+                ))
+            })?;
+            if let Some(user_id) = SignInSession::from_request(&req).user_id()
+                && let Some(user) = users::find_by_id(&state.db, user_id).await.map_err(AppError::from)?
+                && !user.disabled
+            {
+                return Ok(SignedInUser { id: user.id, email: user.email });
             }
+            Err(InternalError::from_response("sign-in required", sign_in_first(&req, state)).into())
         })
+    }
+}
+
+/// `303` to the sign-in page, coming back here afterwards if this was a
+/// `GET` (a form post cannot be replayed) of another page than the account
+/// page, which is where a sign-in lands anyway.
+fn sign_in_first(req: &HttpRequest, state: &AppState) -> HttpResponse {
+    let here = req.uri().path_and_query().map_or("/", |p| p.as_str());
+    let comes_back = matches!(*req.method(), Method::GET | Method::HEAD) && req.path() != state.urls.account;
+    match comes_back.then(|| state.return_policy.check(here)).flatten() {
+        Some(return_to) => {
+            let query = serde_urlencoded::to_string([("return_to", return_to)]).unwrap_or_default();
+            see_other(&format!("{}?{query}", state.urls.login))
+        }
+        None => see_other(&state.urls.login),
     }
 }
 
@@ -67,5 +105,5 @@ pub async fn finish_sign_in(
 
 /// Where to go after sign-in: a still-valid `return_to`, else the account page.
 pub fn landing(state: &AppState, return_to: Option<&str>) -> String {
-    return_to.and_then(|r| state.return_policy.check(r)).unwrap_or_else(|| urls::ACCOUNT.to_owned())
+    return_to.and_then(|r| state.return_policy.check(r)).unwrap_or_else(|| state.urls.account.clone())
 }

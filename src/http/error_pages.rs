@@ -12,12 +12,19 @@ use crate::auth::session::SignInSession;
 use crate::error::{AppError, Problem};
 use crate::pages::errors::ErrorPage;
 use crate::pages::{PageContext, render};
+use crate::routes::login::expired_notice_cookie;
+use crate::routes::see_other;
+use crate::startup::AppState;
 
 pub async fn render_errors(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let res = next.call(req).await?.map_into_boxed_body();
+    if let Some(AppError::Problem(Problem::SignInExpired)) = res.response().error().and_then(|e| e.as_error())
+    {
+        return Ok(sign_in_again(res));
+    }
     let status = res.status();
     let is_error = status.is_client_error() || status.is_server_error();
     // Pages a handler rendered itself (a 401 form, say) have a content type;
@@ -63,6 +70,20 @@ pub async fn render_errors(
         }
     }
     Ok(ServiceResponse::new(req, response))
+}
+
+/// No sign-in in progress: `303` to the sign-in page, which then says the
+/// sign-in expired (a one-minute cookie tells it so).
+fn sign_in_again(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let (req, _) = res.into_parts();
+    let Some(state) = req.app_data::<web::Data<AppState>>() else {
+        return ServiceResponse::new(req, HttpResponse::InternalServerError().finish());
+    };
+    let mut response = see_other(&state.urls.login);
+    if let Err(e) = response.add_cookie(&expired_notice_cookie(&state.urls)) {
+        tracing::warn!(error = %e, "setting the sign-in expired notice failed");
+    }
+    ServiceResponse::new(req, response)
 }
 
 /// Request bodies are forms of a few fields: anything over 16 KiB is refused (413).

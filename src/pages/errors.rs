@@ -9,11 +9,11 @@ use crate::error::Problem;
 pub enum Action {
     /// A button posting to a URL with the CSRF token (e.g. "send a new code").
     Post {
-        url: &'static str,
+        url: String,
         label: &'static str,
     },
     Link {
-        url: &'static str,
+        url: String,
         label: &'static str,
     },
 }
@@ -33,29 +33,29 @@ impl ErrorPage {
     /// The page for `problem`; `pending` says whether a sign-in is in progress
     /// (then a new code can be offered).
     pub fn for_problem(page: PageContext, problem: Problem, pending: bool) -> Self {
-        use crate::urls::{CODE, LOGIN, RESEND};
-        let again = Action::Link { url: LOGIN, label: "Sign in again" };
+        let urls = page.urls.clone();
+        let again = || Action::Link { url: urls.login.clone(), label: "Sign in again" };
         let new_code = || {
             if pending {
-                Action::Post { url: RESEND, label: "Send a new code" }
+                Action::Post { url: urls.resend.clone(), label: "Send a new code" }
             } else {
-                Action::Link { url: LOGIN, label: "Sign in again" }
+                again()
             }
         };
         let (title, message, actions): (&str, String, Vec<Action>) = match problem {
             Problem::BadCsrf => (
                 "This form has expired",
                 "The form was too old, or it came from another site. Go back, reload the page and try again.".into(),
-                vec![again],
+                vec![again()],
             ),
-            Problem::BadRequest => ("Something was wrong with that request", "The form could not be read. Please try again.".into(), vec![again]),
-            Problem::TooLarge => ("That request was too large", "The form sent more data than a sign-in needs. Please try again.".into(), vec![again]),
+            Problem::BadRequest => ("Something was wrong with that request", "The form could not be read. Please try again.".into(), vec![again()]),
+            Problem::TooLarge => ("That request was too large", "The form sent more data than a sign-in needs. Please try again.".into(), vec![again()]),
             Problem::NotFound | Problem::LinkUnknown => (
                 "Page not found",
                 "There is nothing at this address. If you followed a sign-in link, it may be mistyped: sign in again to get a new one.".into(),
-                vec![Action::Link { url: crate::urls::ACCOUNT, label: "Go to the start page" }],
+                vec![Action::Link { url: urls.account.clone(), label: "Go to the start page" }],
             ),
-            Problem::SignInRequired | Problem::SignInExpired => ("Your sign-in has expired", "Please sign in again.".into(), vec![again]),
+            Problem::SignInExpired => ("Your sign-in has expired", "Please sign in again.".into(), vec![again()]),
             Problem::CodeExpired => (
                 "This code has expired",
                 "Codes and sign-in links only work for a short time. Ask for a new code and use it right away.".into(),
@@ -64,12 +64,12 @@ impl ErrorPage {
             Problem::CodeUsed => (
                 "This code has already been used",
                 "Each code and sign-in link works only once, and this one has already been used. If that was not you, change your password.".into(),
-                vec![again],
+                vec![again()],
             ),
             Problem::CodeReplaced => (
                 "This code was replaced by a newer code",
                 "You asked for a new code, so this one no longer works. Use the code or link from the most recent email.".into(),
-                if pending { vec![Action::Link { url: CODE, label: "Enter the newest code" }] } else { vec![again] },
+                if pending { vec![Action::Link { url: urls.code.clone(), label: "Enter the newest code" }] } else { vec![again()] },
             ),
             Problem::TooManyWrongCodes => (
                 "Too many wrong codes",
@@ -83,12 +83,12 @@ impl ErrorPage {
                      If this was not you, someone knows your password: change it as soon as you can.",
                     in_words(retry_after_secs)
                 ),
-                vec![again],
+                vec![again()],
             ),
             Problem::TooManyAttempts { retry_after_secs } => (
                 "Too many sign-in attempts",
                 format!("Please wait and try again in {}.", in_words(retry_after_secs)),
-                vec![again],
+                vec![again()],
             ),
             Problem::TooManyCodesSent { retry_after_secs } => (
                 "Too many codes were sent",
@@ -96,35 +96,36 @@ impl ErrorPage {
                     "To protect your mailbox, no new code can be sent for {}. Use the newest code you received, or try again later.",
                     in_words(retry_after_secs)
                 ),
-                vec![again],
+                vec![again()],
             ),
             Problem::NoAccess => (
                 "You do not have access to this site",
                 "You are signed in, but this account may not use this site. Ask its administrator for access, \
                  or sign in with another account."
                     .into(),
-                vec![Action::Post { url: crate::urls::LOGOUT, label: "Use another account" }],
+                vec![Action::Post { url: urls.logout.clone(), label: "Use another account" }],
             ),
             Problem::Busy => (
                 "We are busy right now",
                 "Too many people are signing in at this moment. Please try again in a few seconds.".into(),
-                vec![again],
+                vec![again()],
             ),
             Problem::ResendTooSoon { retry_after_secs } => (
                 "Please wait before asking again",
                 format!("A new code can be sent in {}. Check your inbox and spam folder meanwhile.", in_words(retry_after_secs)),
-                vec![Action::Link { url: CODE, label: "Back to the code" }],
+                vec![Action::Link { url: urls.code.clone(), label: "Back to the code" }],
             ),
         };
         Self { page, title, message, actions, reference: None }
     }
 
     pub fn internal(page: PageContext, reference: String) -> Self {
+        let back = Action::Link { url: page.urls.login.clone(), label: "Back to sign-in" };
         Self {
             page,
             title: "Something went wrong on our side",
             message: "Your request could not be completed. Please try again in a moment.".into(),
-            actions: vec![Action::Link { url: crate::urls::LOGIN, label: "Back to sign-in" }],
+            actions: vec![back],
             reference: Some(reference),
         }
     }

@@ -12,8 +12,10 @@ use askama::Template;
 use crate::auth::csrf;
 use crate::error::AppError;
 use crate::startup::AppState;
+use crate::urls::Urls;
 
-/// The base layout's data: site name, logo, support link, this browser's CSRF token.
+/// The base layout's data: site name, logo, support link, this browser's
+/// CSRF token, and where the portal's pages are.
 pub struct PageContext {
     pub site_name: String,
     pub support_url: Option<String>,
@@ -21,6 +23,8 @@ pub struct PageContext {
     pub logo_url: Option<String>,
     pub csrf: String,
     pub notice: Option<&'static str>,
+    /// The portal's paths, for links and form actions.
+    pub urls: Urls,
     new_csrf_cookie: Option<actix_web::cookie::Cookie<'static>>,
 }
 
@@ -33,6 +37,7 @@ impl PageContext {
             logo_url: state.brand.logo.as_ref().map(brand::Logo::page_src),
             csrf,
             notice: None,
+            urls: state.urls.clone(),
             new_csrf_cookie,
         }
     }

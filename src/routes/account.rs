@@ -18,5 +18,8 @@ struct AccountPage {
 page_template!(AccountPage);
 
 pub async fn show(req: HttpRequest, state: web::Data<AppState>, user: SignedInUser) -> PageResult {
-    render(StatusCode::OK, &AccountPage { page: PageContext::new(&req, &state), email: user.0.email })
+    render(
+        StatusCode::OK,
+        &AccountPage { page: PageContext::new(&req, &state), email: user.email().to_owned() },
+    )
 }

@@ -20,7 +20,6 @@ use crate::error::{PageResult, Problem};
 use crate::mail::delivery;
 use crate::pages::{PageContext, page_template, render};
 use crate::startup::AppState;
-use crate::urls;
 
 pub enum MailStatus {
     Sending,
@@ -52,7 +51,7 @@ pub struct CodeForm {
 pub async fn form(req: HttpRequest, state: web::Data<AppState>) -> PageResult {
     let session = SignInSession::from_request(&req);
     if session.user_id().is_some() {
-        return Ok(see_other(urls::ACCOUNT));
+        return Ok(see_other(&state.urls.account));
     }
     let pending = session.pending().ok_or(Problem::SignInExpired)?;
     code_page(&req, &state, pending, StatusCode::OK, None).await
@@ -130,7 +129,7 @@ pub async fn resend(req: HttpRequest, state: web::Data<AppState>, _form: CsrfFor
             state.outbox.wake();
             session.begin_pending(Pending { challenge_id, ..pending })?;
             requester.record(&state, Some(user.id), Some(&user.email), Event::CodeSent, "replaced").await;
-            Ok(see_other(urls::CODE))
+            Ok(see_other(&state.urls.code))
         }
         Resend::Cooldown(secs) => {
             limits::refund(&state.db, slots).await?;

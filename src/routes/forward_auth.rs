@@ -16,7 +16,6 @@ use crate::db::users;
 use crate::error::{AppError, Problem};
 use crate::http::client_ip::is_trusted_peer;
 use crate::startup::AppState;
-use crate::urls;
 
 #[derive(Deserialize)]
 pub struct VerifyQuery {
@@ -68,7 +67,7 @@ fn sign_in_url(req: &HttpRequest, state: &AppState) -> String {
         (Some(proto), Some(host), Some(uri)) => Some(format!("{proto}://{host}{uri}")),
         _ => None,
     };
-    let mut login = state.public_origin.join(urls::LOGIN).expect("a path joins onto an origin");
+    let mut login = state.public_origin.join(&state.urls.login).expect("a path joins onto an origin");
     if let Some(target) = original.and_then(|o| state.return_policy.check(&o)) {
         login.query_pairs_mut().append_pair("return_to", &target);
     }

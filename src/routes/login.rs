@@ -21,7 +21,7 @@ use crate::error::{AppError, PageResult, Problem};
 use crate::mail::delivery::code_mail;
 use crate::pages::{PageContext, page_template, render};
 use crate::startup::AppState;
-use crate::urls;
+use crate::urls::Urls;
 
 const NOTICE_COOKIE: &str = "gatehouse_notice";
 const WRONG_CREDENTIALS: &str = "That email and password do not match an account. Check them and try again.";
@@ -49,9 +49,9 @@ pub struct LoginForm {
 }
 
 /// A one-minute cookie that makes the next `GET /login` say the sign-in expired.
-pub fn expired_notice_cookie() -> Cookie<'static> {
+pub fn expired_notice_cookie(urls: &Urls) -> Cookie<'static> {
     Cookie::build(NOTICE_COOKIE, "expired")
-        .path(urls::LOGIN)
+        .path(urls.login.clone())
         .http_only(true)
         .same_site(SameSite::Lax)
         .max_age(Duration::minutes(1))
@@ -71,7 +71,7 @@ pub async fn form(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
     let mut response =
         render(StatusCode::OK, &LoginPage { page, email: String::new(), return_to, error: None })?;
     if had_notice {
-        let mut gone = expired_notice_cookie();
+        let mut gone = expired_notice_cookie(&state.urls);
         gone.make_removal();
         response.add_cookie(&gone).map_err(anyhow::Error::from)?;
     }
@@ -102,7 +102,7 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
     state.outbox.wake();
     SignInSession::from_request(&req).begin_pending(Pending { user_id: user.id, challenge_id })?;
     requester.record(&state, Some(user.id), Some(&user.email), Event::CodeSent, "ok").await;
-    Ok(see_other(urls::CODE))
+    Ok(see_other(&state.urls.code))
 }
 
 /// The password step proper: throttles, then one argon2 verification

@@ -7,7 +7,6 @@ use crate::audit::{Event, Requester};
 use crate::auth::csrf::CsrfForm;
 use crate::auth::session::SignInSession;
 use crate::startup::AppState;
-use crate::urls;
 
 pub async fn submit(
     req: HttpRequest,
@@ -18,5 +17,5 @@ pub async fn submit(
     let user_id = session.user_id().or(session.pending().map(|p| p.user_id));
     Requester::of(&req, &state).record(&state, user_id, None, Event::Logout, "ok").await;
     session.end();
-    see_other(urls::LOGIN)
+    see_other(&state.urls.login)
 }

@@ -12,9 +12,10 @@ pub mod static_files;
 use actix_web::http::header::LOCATION;
 use actix_web::{HttpResponse, web};
 
+use crate::error::{AppError, Problem};
 use crate::urls;
 
-/// Registers every route of the portal.
+/// Registers every route of the portal, relative to where it is mounted.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route(urls::ACCOUNT, web::get().to(account::show))
         .route(urls::LOGIN, web::get().to(login::form))
@@ -30,7 +31,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route(urls::READYZ, web::get().to(health::ready))
         // Before the embedded files, which cannot hold a per-deployment stylesheet.
         .route(urls::SITE_STYLESHEET, web::get().to(static_files::site_css))
-        .route("/static/{path:.*}", web::get().to(static_files::serve));
+        .route(urls::STATIC_FILES, web::get().to(static_files::serve));
+}
+
+/// Anything else under the portal: the 404 page.
+pub async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(Problem::NotFound.into())
 }
 
 /// `303 See Other` to `location`: the answer to every successful POST.

@@ -1,6 +1,7 @@
 //! `spawn_app`: the real application on 127.0.0.1:0 with a fresh database,
 //! its own SMTP sink and one user added through the real CLI.
 
+use std::net::TcpListener;
 use std::process::{Command, ExitStatus, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
@@ -26,6 +27,26 @@ pub struct TestUser {
 
 type Configure = Arc<dyn Fn(&mut Settings) + Send + Sync>;
 
+/// How a test's server starts from its settings and listener: the standalone
+/// `Application` (`standalone`), or an app that mounts the portal.
+pub type Serve = Arc<dyn Fn(Settings, TcpListener) -> BoxFuture<ServerHandle> + Send + Sync>;
+pub type BoxFuture<T> = std::pin::Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// `gatehouse serve`: the portal at the root.
+pub fn standalone() -> Serve {
+    Arc::new(|settings, listener| {
+        Box::pin(async move {
+            let port = listener.local_addr().expect("listener address").port();
+            let application =
+                Application::build_with_listener(settings, listener).await.expect("build the application");
+            assert_eq!(application.port(), port, "the app serves the listener it was given");
+            let server = application.handle();
+            tokio::spawn(application.run_until_stopped());
+            server
+        })
+    })
+}
+
 pub struct TestApp {
     pub address: String,
     pub port: u16,
@@ -37,6 +58,7 @@ pub struct TestApp {
     inbox: Mutex<UnboundedReceiver<Vec<u8>>>,
     sink_port: u16,
     configure: Configure,
+    serve: Serve,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -48,10 +70,19 @@ pub async fn spawn_app_with(
     backend: Backend,
     configure: impl Fn(&mut Settings) + Send + Sync + 'static,
 ) -> TestApp {
+    spawn_app_serving(backend, standalone(), configure).await
+}
+
+/// Like `spawn_app_with`, the server started by `serve`.
+pub async fn spawn_app_serving(
+    backend: Backend,
+    serve: Serve,
+    configure: impl Fn(&mut Settings) + Send + Sync + 'static,
+) -> TestApp {
     let cli = Cli::new(backend).await;
     let sink = SmtpSink::start().await;
     let configure: Configure = Arc::new(configure);
-    let (server, port, address) = start_server(&cli, sink.port, &configure).await;
+    let (server, port, address) = start_server(&cli, sink.port, &configure, &serve).await;
     let user =
         TestUser { email: "alice@example.com".into(), password: "correct horse battery staple".into() };
     cli.add_user(&user.email, &user.password).await;
@@ -65,22 +96,24 @@ pub async fn spawn_app_with(
         inbox: Mutex::new(sink.inbox),
         sink_port: sink.port,
         configure,
+        serve,
     }
 }
 
-async fn start_server(cli: &Cli, sink_port: u16, configure: &Configure) -> (ServerHandle, u16, String) {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port for the app");
+async fn start_server(
+    cli: &Cli,
+    sink_port: u16,
+    configure: &Configure,
+    serve: &Serve,
+) -> (ServerHandle, u16, String) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a port for the app");
     let port = listener.local_addr().expect("listener address").port();
     let address = format!("http://127.0.0.1:{port}");
 
     let mut settings = base_settings(cli, sink_port, &address);
     configure(&mut settings);
 
-    let application =
-        Application::build_with_listener(settings, listener).await.expect("build the application");
-    assert_eq!(application.port(), port, "the app serves the listener it was given");
-    let server = application.handle();
-    tokio::spawn(application.run_until_stopped());
+    let server = serve(settings, listener).await;
     (server, port, address)
 }
 
@@ -159,7 +192,8 @@ impl TestApp {
     }
 
     async fn start_again(&mut self) {
-        let (server, port, address) = start_server(&self.cli, self.sink_port, &self.configure).await;
+        let (server, port, address) =
+            start_server(&self.cli, self.sink_port, &self.configure, &self.serve).await;
         self.server = server;
         self.port = port;
         self.browser.base = address.clone();
@@ -198,7 +232,8 @@ pub struct Instance {
 
 impl TestApp {
     pub async fn start_second_instance(&self) -> Instance {
-        let (server, _port, address) = start_server(&self.cli, self.sink_port, &self.configure).await;
+        let (server, _port, address) =
+            start_server(&self.cli, self.sink_port, &self.configure, &self.serve).await;
         Instance { address, server }
     }
 }
@@ -207,7 +242,7 @@ impl TestApp {
 /// for tests that set up the database before any instance runs.
 pub async fn start_instance(cli: &Cli, sink_port: u16) -> Instance {
     let (server, _port, address) =
-        start_server(cli, sink_port, &(Arc::new(|_: &mut Settings| {}) as Configure)).await;
+        start_server(cli, sink_port, &(Arc::new(|_: &mut Settings| {}) as Configure), &standalone()).await;
     Instance { address, server }
 }
 

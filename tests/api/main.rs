@@ -24,6 +24,7 @@ mod code_sends;
 mod forward_auth;
 mod input_limits;
 mod instances;
+mod library;
 mod link;
 mod login;
 mod mailed_code;
