@@ -9,6 +9,7 @@ use reqwest::StatusCode;
 
 use crate::backend::{Backend, on_both_backends};
 use crate::browser::{assert_page_says, assert_redirects_to, assert_status};
+use crate::chrome::{Chrome, Options, Viewport, on_both_viewports};
 use crate::helpers::{Serve, TestApp, spawn_app_serving};
 
 #[allow(dead_code)] // its `main`: the tests start its `server` themselves.
@@ -22,6 +23,10 @@ on_both_backends! {
     signing_out_in_the_portal_closes_the_guarded_page_again,
     the_portal_keeps_its_pages_headers_and_404s_under_its_mount,
     a_sign_in_that_expired_starts_again_under_the_mount,
+}
+
+on_both_viewports! {
+    in_a_real_browser_the_example_app_signs_in_through_its_styled_portal,
 }
 
 /// The example app on the test's database and SMTP sink.
@@ -157,4 +162,27 @@ async fn a_sign_in_that_expired_starts_again_under_the_mount(backend: Backend) {
     let notice = reply.cookies.iter().find(|c| c.name == "gatehouse_notice").expect("the notice cookie");
     assert_eq!(notice.path.as_deref(), Some("/auth/login"));
     assert_page_says(&app.browser.get("/auth/login").await, "Your sign-in expired");
+}
+
+async fn in_a_real_browser_the_example_app_signs_in_through_its_styled_portal(viewport: Viewport) {
+    let app = spawn_host_app(Backend::Sqlite).await;
+    let Some(chrome) = Chrome::launch(&app.address, viewport, Options::default()).await else { return };
+    chrome.open("/notes").await;
+    assert_eq!(chrome.path().await, "/auth/login?return_to=%2Fnotes");
+    assert_eq!(chrome.title().await, "Sign in – Gatehouse");
+    // Both stylesheets came from under the mount and hold rules.
+    let rules = chrome.script("return [...document.styleSheets].map(s => s.cssRules.length)").await;
+    let rules: Vec<u64> = serde_json::from_value(rules).expect("a list of rule counts");
+    assert!(rules.len() == 2 && rules[0] > 0, "stylesheets and their rule counts: {rules:?}");
+    chrome.check_page("mounted-login").await;
+
+    chrome.type_into("#email", &app.user.email).await;
+    chrome.type_into("#password", &app.user.password).await;
+    chrome.press("/auth/login").await;
+    assert_eq!(chrome.path().await, "/auth/login/code");
+    chrome.check_page("mounted-code").await;
+    chrome.type_into("#code", &app.next_mail().await.code()).await;
+    chrome.press("/auth/login/code").await;
+    assert_eq!(chrome.path().await, "/notes");
+    assert!(chrome.text().await.contains(&format!("Signed in as {}", app.user.email)));
 }
