@@ -64,10 +64,11 @@ pub fn server(portal: Portal, listener: TcpListener) -> std::io::Result<Server> 
 <h1>Team notes</h1>
 {% if let Some(email) = email %}
 <p>Signed in as <strong>{{ email }}</strong>. <a href="/auth/">Your account, and signing out</a>.</p>
-<ul>{% for note in notes %}<li>{{ note }}</li>{% endfor %}</ul>
 {% else %}
-<p>Anyone can read this page. <a href="/notes">Read the notes</a>: you will be asked to sign in first.</p>
+<p>Anyone can read this page. To read the notes you will be asked to sign in first.</p>
 {% endif %}
+{% if notes.is_empty() %}<p><a href="/notes">Read the notes</a></p>
+{% else %}<ul>{% for note in notes %}<li>{{ note }}</li>{% endfor %}</ul>{% endif %}
 "#
 )]
 struct Page<'a> {
@@ -77,9 +78,9 @@ struct Page<'a> {
 
 const NOTES: &[&str] = &["Ship the release on Friday", "Water the office plants"];
 
-/// Open to anyone.
-async fn home() -> actix_web::Result<HttpResponse> {
-    html(&Page { email: None, notes: &[] })
+/// Open to anyone; it greets a signed-in user, and never sends anyone to sign in.
+async fn home(user: Option<SignedInUser>) -> actix_web::Result<HttpResponse> {
+    html(&Page { email: user.as_ref().map(SignedInUser::email), notes: &[] })
 }
 
 /// Only for a signed-in user: without one, `SignedInUser` sends the browser
