@@ -86,7 +86,10 @@ async fn a_guarded_page_sends_the_visitor_through_the_mounted_portal_and_back(ba
     assert_page_says(&notes, &format!("Signed in as <strong>{}</strong>", app.user.email));
     assert_page_says(&notes, "Ship the release on Friday");
     // The open page, which takes an `Option<SignedInUser>`, now knows who it is.
-    assert_page_says(&app.browser.get("/").await, &format!("Signed in as <strong>{}</strong>", app.user.email));
+    assert_page_says(
+        &app.browser.get("/").await,
+        &format!("Signed in as <strong>{}</strong>", app.user.email),
+    );
 }
 
 async fn the_mailed_link_points_under_the_mount_and_comes_back_too(backend: Backend) {
