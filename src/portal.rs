@@ -131,7 +131,7 @@ impl Portal {
         if exists {
             users::set_password_hash(db, &email, &hash).await?;
         } else {
-            users::insert(db, &email, &hash).await?;
+            users::insert(db, &email, None, &hash).await?;
         }
         Ok(Some(password))
     }

@@ -39,7 +39,7 @@ pub async fn start_portal(
     let db = Db::connect(&settings.database_url).await?;
     db.migrate().await?;
     let hash = PasswordHasher::new(&settings)?.hash(&Password::new_secret(PASSWORD.into())?).await?;
-    users::insert(&db, &EmailAddress::parse(EMAIL)?, &hash).await?;
+    users::insert(&db, &EmailAddress::parse(EMAIL)?, None, &hash).await?;
     let app = Application::build_with_listener(settings, listener).await?;
     tokio::spawn(app.run_until_stopped());
     Ok(base)

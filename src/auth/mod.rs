@@ -4,6 +4,7 @@ pub mod access;
 pub mod challenge;
 pub mod code;
 pub mod csrf;
+pub mod display_name;
 pub mod email;
 pub mod keys;
 pub mod known_browser;

@@ -10,7 +10,7 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 
 use super::known_browser;
 use super::session::SignInSession;
-use crate::db::users;
+use crate::db::users::{self, User};
 use crate::error::{AppError, Problem};
 use crate::routes::see_other;
 use crate::startup::AppState;
@@ -24,6 +24,7 @@ use crate::startup::AppState;
 pub struct SignedInUser {
     id: i64,
     email: String,
+    name: Option<String>,
 }
 
 impl SignedInUser {
@@ -36,6 +37,18 @@ impl SignedInUser {
     pub fn email(&self) -> &str {
         &self.email
     }
+
+    /// The account's display name, if the operator gave one.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+/// The account of this request's fully signed-in session, if it is still
+/// enabled; `None` for no session, a half-done sign-in, or a disabled account.
+pub async fn current_user(req: &HttpRequest, state: &AppState) -> Result<Option<User>, sqlx::Error> {
+    let Some(user_id) = SignInSession::from_request(req).user_id() else { return Ok(None) };
+    Ok(users::find_by_id(&state.db, user_id).await?.filter(|user| !user.disabled))
 }
 
 impl FromRequest for SignedInUser {
@@ -50,13 +63,12 @@ impl FromRequest for SignedInUser {
                     "the portal is not registered: call `App::configure(|cfg| portal.configure(cfg))`"
                 ))
             })?;
-            if let Some(user_id) = SignInSession::from_request(&req).user_id()
-                && let Some(user) = users::find_by_id(&state.db, user_id).await.map_err(AppError::from)?
-                && !user.disabled
-            {
-                return Ok(SignedInUser { id: user.id, email: user.email });
+            match current_user(&req, state).await.map_err(AppError::from)? {
+                Some(user) => Ok(SignedInUser { id: user.id, email: user.email, name: user.name }),
+                None => {
+                    Err(InternalError::from_response("sign-in required", sign_in_first(&req, state)).into())
+                }
             }
-            Err(InternalError::from_response("sign-in required", sign_in_first(&req, state)).into())
         })
     }
 }

@@ -1,4 +1,5 @@
-//! `gatehouse user …`: add, list, disable, enable, set-password, remove.
+//! `gatehouse user …`: add, list, set-name, disable, enable, set-password,
+//! remove, unlock.
 
 use std::io::BufRead as _;
 
@@ -6,6 +7,7 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 
 use super::open_db;
+use crate::auth::display_name::DisplayName;
 use crate::auth::email::EmailAddress;
 use crate::auth::password::{Password, PasswordHasher};
 use crate::config::Settings;
@@ -16,12 +18,17 @@ pub enum UserCommand {
     /// Create an account (asks for the password unless --password-stdin).
     Add {
         email: String,
+        /// The account's display name, sent to apps as Remote-Name.
+        #[arg(long, value_name = "NAME")]
+        name: Option<String>,
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
     },
-    /// List accounts.
+    /// List accounts: email, state, display name.
     List,
+    /// Set an account's display name, or remove it when NAME is left out.
+    SetName { email: String, name: Option<String> },
     /// Stop an account from signing in, and end its sessions.
     Disable { email: String },
     /// Allow a disabled account to sign in again.
@@ -40,19 +47,29 @@ pub enum UserCommand {
 
 pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
     match command {
-        UserCommand::Add { email, password_stdin } => {
+        UserCommand::Add { email, name, password_stdin } => {
             let email = EmailAddress::parse(&email)?;
+            let name = name.as_deref().map(DisplayName::parse).transpose()?;
             let password = read_password(password_stdin)?;
             let db = open_db(settings).await?;
             let hash = PasswordHasher::new(settings)?.hash(&password).await?;
-            users::insert(&db, &email, &hash).await?;
+            users::insert(&db, &email, name.as_ref(), &hash).await?;
             println!("added {email}");
         }
         UserCommand::List => {
             let db = open_db(settings).await?;
             for user in users::list(&db).await? {
                 let state = if user.disabled { "disabled" } else { "enabled" };
-                println!("{}\t{state}", user.email);
+                println!("{}\t{state}\t{}", user.email, user.name.unwrap_or_default());
+            }
+        }
+        UserCommand::SetName { email, name } => {
+            let email = EmailAddress::parse(&email)?;
+            let name = name.as_deref().map(DisplayName::parse).transpose()?;
+            users::set_name(&open_db(settings).await?, &email, name.as_ref()).await?;
+            match name {
+                Some(name) => println!("{email} is now named {name}"),
+                None => println!("{email} has no name now"),
             }
         }
         UserCommand::Disable { email } => {

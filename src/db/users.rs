@@ -1,12 +1,15 @@
 //! The `users` table.
 
 use super::{Db, is_unique_violation, now, with_pool};
+use crate::auth::display_name::DisplayName;
 use crate::auth::email::EmailAddress;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
     pub id: i64,
     pub email: String,
+    /// The display name, if the operator gave one.
+    pub name: Option<String>,
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: i64,
@@ -24,7 +27,7 @@ pub enum UserError {
 
 macro_rules! select_users {
     ($tail:literal) => {
-        concat!("SELECT id, email, password_hash, disabled, created_at FROM users ", $tail)
+        concat!("SELECT id, email, name, password_hash, disabled, created_at FROM users ", $tail)
     };
 }
 
@@ -47,11 +50,17 @@ pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
     with_pool!(db, pool => sqlx::query_scalar("SELECT COUNT(*) FROM users").fetch_one(pool).await)
 }
 
-pub async fn insert(db: &Db, email: &EmailAddress, password_hash: &str) -> Result<i64, UserError> {
-    let sql = "INSERT INTO users (email, password_hash, disabled, created_at, updated_at) \
-               VALUES ($1, $2, FALSE, $3, $3) RETURNING id";
+pub async fn insert(
+    db: &Db,
+    email: &EmailAddress,
+    name: Option<&DisplayName>,
+    password_hash: &str,
+) -> Result<i64, UserError> {
+    let sql = "INSERT INTO users (email, name, password_hash, disabled, created_at, updated_at) \
+               VALUES ($1, $2, $3, FALSE, $4, $4) RETURNING id";
     let inserted: Result<i64, sqlx::Error> = with_pool!(db, pool => sqlx::query_scalar(sql)
         .bind(email.as_str())
+        .bind(name.map(DisplayName::as_str))
         .bind(password_hash)
         .bind(now())
         .fetch_one(pool)
@@ -65,6 +74,13 @@ pub async fn insert(db: &Db, email: &EmailAddress, password_hash: &str) -> Resul
 pub async fn set_password_hash(db: &Db, email: &EmailAddress, hash: &str) -> Result<(), UserError> {
     let sql = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE email = $1";
     let done = with_pool!(db, pool => sqlx::query(sql).bind(email.as_str()).bind(hash).bind(now()).execute(pool).await?.rows_affected());
+    one_row(done, email)
+}
+
+/// Sets the display name, or removes it with `None`.
+pub async fn set_name(db: &Db, email: &EmailAddress, name: Option<&DisplayName>) -> Result<(), UserError> {
+    let sql = "UPDATE users SET name = $2, updated_at = $3 WHERE email = $1";
+    let done = with_pool!(db, pool => sqlx::query(sql).bind(email.as_str()).bind(name.map(DisplayName::as_str)).bind(now()).execute(pool).await?.rows_affected());
     one_row(done, email)
 }
 

@@ -14,12 +14,12 @@ use crate::startup::AppState;
 struct AccountPage {
     page: PageContext,
     email: String,
+    name: Option<String>,
 }
 page_template!(AccountPage);
 
 pub async fn show(req: HttpRequest, state: web::Data<AppState>, user: SignedInUser) -> PageResult {
-    render(
-        StatusCode::OK,
-        &AccountPage { page: PageContext::new(&req, &state), email: user.email().to_owned() },
-    )
+    let page = PageContext::new(&req, &state);
+    let name = user.name().map(str::to_owned);
+    render(StatusCode::OK, &AccountPage { page, email: user.email().to_owned(), name })
 }

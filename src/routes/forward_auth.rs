@@ -7,12 +7,13 @@
 //! account that the host's access rule does not list gets a 403 page. Any
 //! failure inside the check denies.
 
-use actix_web::http::header::{ACCEPT, LOCATION};
+use actix_web::http::header::{ACCEPT, HeaderValue, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
-use crate::auth::session::SignInSession;
-use crate::db::users;
+use crate::auth::display_name::DisplayName;
+use crate::auth::signed_in::current_user;
+use crate::db::users::User;
 use crate::error::{AppError, Problem};
 use crate::http::client_ip::is_trusted_peer;
 use crate::startup::AppState;
@@ -27,22 +28,17 @@ pub async fn verify(
     state: web::Data<AppState>,
     query: web::Query<VerifyQuery>,
 ) -> HttpResponse {
-    if let Some(user_id) = SignInSession::from_request(&req).user_id() {
-        match users::find_by_id(&state.db, user_id).await {
-            Ok(Some(user)) if !user.disabled => {
-                let (scheme, host) = protected_site(&req, &state);
-                if !state.access.allows(scheme, host, &user.email) {
-                    tracing::info!(user_id, host, "forward-auth: no access to this host");
-                    return HttpResponse::from_error(AppError::from(Problem::NoAccess));
-                }
-                return HttpResponse::Ok()
-                    .insert_header(("Remote-User", user.email.as_str()))
-                    .insert_header(("Remote-Email", user.email.as_str()))
-                    .finish();
+    match current_user(&req, &state).await {
+        Ok(Some(user)) => {
+            let (scheme, host) = protected_site(&req, &state);
+            if !state.access.allows(scheme, host, &user.email) {
+                tracing::info!(user_id = user.id, host, "forward-auth: no access to this host");
+                return HttpResponse::from_error(AppError::from(Problem::NoAccess));
             }
-            Ok(_) => {}
-            Err(e) => tracing::error!(error = %e, "forward-auth check failed; denying"),
+            return identity(&user);
         }
+        Ok(None) => {}
+        Err(e) => tracing::error!(error = %e, "forward-auth check failed; denying"),
     }
     if !is_trusted_peer(&req, &state.trusted_proxies) {
         return HttpResponse::Unauthorized().content_type("text/plain").body("unauthorized");
@@ -56,6 +52,24 @@ pub async fn verify(
         .insert_header((LOCATION, sign_in))
         .content_type("text/plain")
         .body("unauthorized")
+}
+
+/// 200 with the identity headers. `Remote-Name` is sent only for an account
+/// with a name that can be a header (UTF-8, as Authelia sends it); a name
+/// that cannot, which only a hand-edited database could hold, is left out.
+fn identity(user: &User) -> HttpResponse {
+    let mut ok = HttpResponse::Ok();
+    ok.insert_header(("Remote-User", user.email.as_str()))
+        .insert_header(("Remote-Email", user.email.as_str()));
+    let name = user.name.as_deref().map(|n| (DisplayName::parse(n), HeaderValue::from_bytes(n.as_bytes())));
+    match name {
+        Some((Ok(_), Ok(value))) => {
+            ok.insert_header(("Remote-Name", value));
+        }
+        Some(_) => tracing::warn!(user_id = user.id, "forward-auth: the account's name cannot be sent"),
+        None => {}
+    }
+    ok.finish()
 }
 
 /// `PUBLIC_URL/login?return_to=<original URL>`, the original URL rebuilt

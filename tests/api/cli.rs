@@ -12,6 +12,8 @@ on_both_backends! {
     user_add_works_on_a_fresh_database,
     migrate_succeeds_and_can_run_again,
     user_list_shows_every_user,
+    display_names_are_set_listed_and_removed,
+    a_display_name_with_a_line_break_or_hidden_characters_is_refused,
     a_disabled_user_cannot_sign_in_until_enabled_again,
     set_password_replaces_the_password,
     a_removed_user_cannot_sign_in_and_is_not_listed,
@@ -52,6 +54,43 @@ async fn migrate_succeeds_and_can_run_again(backend: Backend) {
 
     let list = cli.run_ok(&["user", "list"], None).await;
     assert!(!list.stdout.contains('@'), "no users yet:\n{}", list.stdout);
+}
+
+async fn display_names_are_set_listed_and_removed(backend: Backend) {
+    let cli = Cli::new(backend).await;
+    cli.run_ok(
+        &["user", "add", "heidi@example.com", "--name", " Heidi  Klum ", "--password-stdin"],
+        Some("a long enough password"),
+    )
+    .await;
+    let listed = |out: &str| out.lines().find(|l| l.starts_with("heidi@")).map(str::to_owned);
+    let list = cli.run_ok(&["user", "list"], None).await;
+    assert_eq!(listed(&list.stdout).as_deref(), Some("heidi@example.com\tenabled\tHeidi Klum"));
+
+    cli.run_ok(&["user", "set-name", "Heidi@Example.com", "Adelheid"], None).await;
+    let list = cli.run_ok(&["user", "list"], None).await;
+    assert_eq!(listed(&list.stdout).as_deref(), Some("heidi@example.com\tenabled\tAdelheid"));
+
+    cli.run_ok(&["user", "set-name", "heidi@example.com"], None).await;
+    let list = cli.run_ok(&["user", "list"], None).await;
+    assert_eq!(listed(&list.stdout).as_deref(), Some("heidi@example.com\tenabled\t"));
+
+    cli.run(&["user", "set-name", "nobody@example.com", "Nobody"], None).await.assert_refused();
+}
+
+async fn a_display_name_with_a_line_break_or_hidden_characters_is_refused(backend: Backend) {
+    let cli = Cli::new(backend).await;
+    for name in ["Ivan\r\nRemote-User: admin@example.com", "Ivan\u{202E}nimda", "   ", &"x".repeat(101)] {
+        let out = cli
+            .run(
+                &["user", "add", "ivan@example.com", "--name", name, "--password-stdin"],
+                Some("a long enough password\n"),
+            )
+            .await;
+        out.assert_refused();
+    }
+    let list = cli.run_ok(&["user", "list"], None).await;
+    assert!(!list.stdout.contains("ivan@"), "a refused add added nothing:\n{}", list.stdout);
 }
 
 async fn user_list_shows_every_user(backend: Backend) {

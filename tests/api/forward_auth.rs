@@ -11,6 +11,7 @@ on_both_backends! {
     verify_answers_401_to_an_anonymous_browser,
     verify_answers_401_to_a_half_signed_in_session,
     verify_answers_200_with_the_user_to_a_signed_in_session,
+    a_named_account_is_sent_with_its_name_in_utf8,
     verify_answers_401_right_after_logout,
     a_browser_relayed_by_a_trusted_proxy_is_sent_to_sign_in_and_back,
     redirect_mode_from_an_untrusted_peer_still_answers_401,
@@ -53,6 +54,23 @@ async fn verify_answers_200_with_the_user_to_a_signed_in_session(backend: Backen
     assert_status(&reply, StatusCode::OK);
     assert_eq!(reply.header("remote-user"), Some(app.user.email.as_str()));
     assert_eq!(reply.header("remote-email"), Some(app.user.email.as_str()));
+    assert_eq!(reply.header("remote-name"), None, "an account without a name has no Remote-Name");
+}
+
+async fn a_named_account_is_sent_with_its_name_in_utf8(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.cli.run_ok(&["user", "set-name", &app.user.email, "Zoë  Ünal"], None).await;
+    app.sign_in(&app.browser).await;
+
+    let reply = app.browser.get("/auth/verify").await;
+
+    assert_status(&reply, StatusCode::OK);
+    let name = reply.headers.get("remote-name").map(|v| v.as_bytes());
+    assert_eq!(name, Some("Zoë Ünal".as_bytes()));
+    assert_page_says(
+        &app.browser.get("/").await,
+        "Signed in as <strong>Zoë Ünal</strong> (alice@example.com)",
+    );
 }
 
 async fn verify_answers_401_right_after_logout(backend: Backend) {

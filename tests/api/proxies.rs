@@ -103,19 +103,21 @@ async fn start_upstream() -> Upstream {
         App::new().default_service(web::to(move |req: HttpRequest| {
             counter.fetch_add(1, Ordering::SeqCst);
             let header = |name: &str| {
-                req.headers().get_all(name).filter_map(|v| v.to_str().ok()).collect::<Vec<_>>().join(",")
+                let values = req.headers().get_all(name).map(|v| String::from_utf8_lossy(v.as_bytes()));
+                values.collect::<Vec<_>>().join(",")
             };
             let others: String = req
                 .headers()
                 .iter()
-                .filter(|(name, _)| !matches!(name.as_str(), "remote-user" | "remote-email"))
+                .filter(|(name, _)| !matches!(name.as_str(), "remote-user" | "remote-email" | "remote-name"))
                 .map(|(name, value)| format!("{name}: {}\n", String::from_utf8_lossy(value.as_bytes())))
                 .collect();
             let body = format!(
-                "path={}\nremote-user={}\nremote-email={}\n{others}",
+                "path={}\nremote-user={}\nremote-email={}\nremote-name={}\n{others}",
                 req.uri(),
                 header("remote-user"),
-                header("remote-email")
+                header("remote-email"),
+                header("remote-name")
             );
             async move { HttpResponse::Ok().content_type("text/plain").body(body) }
         }))
@@ -280,6 +282,7 @@ async fn a_visit_goes_through_sign_in_and_lands_on_the_original_url_with_the_ide
     proxy: Proxy,
 ) {
     let Some((app, upstream, _proxy, browser)) = deployment(backend, proxy).await else { return };
+    app.cli.run_ok(&["user", "set-name", &app.user.email, "Zoë Ünal"], None).await;
 
     let visit = browser.get_with_headers("/wiki/page?x=1&y=2", &PAGE).await;
     assert_status(&visit, StatusCode::FOUND);
@@ -296,11 +299,18 @@ async fn a_visit_goes_through_sign_in_and_lands_on_the_original_url_with_the_ide
     assert!(page.body.contains("path=/wiki/page?x=1&y=2"), "{}", page.body);
     assert!(page.body.contains("remote-user=alice@example.com\n"), "{}", page.body);
     assert!(page.body.contains("remote-email=alice@example.com\n"), "{}", page.body);
+    assert!(page.body.contains("remote-name=Zoë Ünal\n"), "the name, in UTF-8: {}", page.body);
 }
 
 async fn a_client_sent_identity_header_never_reaches_the_app(backend: Backend, proxy: Proxy) {
     let Some((app, upstream, _proxy, browser)) = deployment(backend, proxy).await else { return };
-    let forged = [PAGE[0], ("Remote-User", "admin@example.com"), ("Remote-Email", "admin@example.com")];
+    // Alice has no name, so a forged Remote-Name has nothing to be replaced by.
+    let forged = [
+        PAGE[0],
+        ("Remote-User", "admin@example.com"),
+        ("Remote-Email", "admin@example.com"),
+        ("Remote-Name", "admin@example.com"),
+    ];
 
     // Anonymous, with a forged identity: sent to sign in, the app never asked.
     let reply = browser.get_with_headers("/admin", &forged).await;
@@ -342,6 +352,7 @@ async fn an_aliased_identity_header_never_reaches_the_app(backend: Backend, prox
         ("Remote_User", "admin@example.com"),
         ("Remote.User", "admin@example.com"),
         ("Remote_Email", "admin@example.com"),
+        ("Remote_Name", "admin@example.com"),
     ];
 
     let page = browser.get_with_headers("/", &forged).await;
