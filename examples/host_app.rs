@@ -25,18 +25,25 @@ async fn main() -> anyhow::Result<()> {
     let listener = TcpListener::bind(&settings.bind)?;
     let public_url = settings.public_url.clone();
     let console_mail = settings.smtp_url.is_none();
-    let portal = Portal::start(settings, "/auth").await?;
-    println!("\n  The example app is running at {public_url}, with Gatehouse at {public_url}/auth/");
-    if console_mail && let Some(password) = portal.demo_account().await? {
-        println!(
-            "  Open {public_url}/notes and sign in as {} with {password}",
-            gatehouse::portal::DEMO_EMAIL
-        );
-        println!("  The sign-in code is printed here.\n");
+    let portal = Portal::start(settings, PORTAL_AT).await?;
+    println!("\n  The example app is running at {public_url}, with Gatehouse at {public_url}{PORTAL_AT}/");
+    if console_mail {
+        match portal.demo_account().await? {
+            Some(password) => println!(
+                "  Open {public_url}/notes and sign in as {} with {password}\n  The sign-in code is printed here.\n",
+                gatehouse::portal::DEMO_EMAIL
+            ),
+            None => {
+                println!("  Accounts already exist, so no demo account was made: sign in with one of them.\n")
+            }
+        }
     }
     server(portal, listener)?.await?;
     Ok(())
 }
+
+/// Where the portal's pages live in this app.
+const PORTAL_AT: &str = "/auth";
 
 /// The application: its own pages, with the portal under `/auth`.
 pub fn server(portal: Portal, listener: TcpListener) -> std::io::Result<Server> {
@@ -63,7 +70,7 @@ pub fn server(portal: Portal, listener: TcpListener) -> std::io::Result<Server> 
 <title>Team notes</title>
 <h1>Team notes</h1>
 {% if let Some(email) = email %}
-<p>Signed in as <strong>{{ email }}</strong>. <a href="/auth/">Your account, and signing out</a>.</p>
+<p>Signed in as <strong>{{ email }}</strong>. <a href="{{ PORTAL_AT }}/">Your account, and signing out</a>.</p>
 {% else %}
 <p>Anyone can read this page. To read the notes you will be asked to sign in first.</p>
 {% endif %}

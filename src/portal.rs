@@ -27,8 +27,8 @@
 //! The standalone `gatehouse serve` is this same portal mounted at the root.
 
 use std::sync::Arc;
+use std::time::Duration;
 
-use actix_session::SessionMiddleware;
 use actix_web::middleware::from_fn;
 use actix_web::web;
 
@@ -36,11 +36,11 @@ use crate::auth::code::random_token;
 use crate::auth::email::EmailAddress;
 use crate::auth::password::Password;
 use crate::config::Settings;
-use crate::db::sessions::DbSessionStore;
-use crate::db::users;
+use crate::db::{Db, users};
+use crate::http::sessions::{Sessions, require_sessions};
 use crate::http::{error_pages, headers};
 use crate::routes;
-use crate::startup::{AppState, session_middleware};
+use crate::startup::AppState;
 use crate::urls::Urls;
 
 pub use crate::auth::signed_in::SignedInUser;
@@ -59,13 +59,28 @@ pub struct Portal {
 impl Portal {
     /// Checks the settings, connects to the database and applies its
     /// migrations, loads the secret key, and starts sending mail. `mount` is
-    /// where the portal's pages live: `""` for the root, or a path such as
-    /// `/auth`.
+    /// where the portal's pages live, a path such as `/auth`: the portal then
+    /// answers every path under it, and nothing else. (At the root it would
+    /// take every path of the app; that is `gatehouse serve`.)
     pub async fn start(settings: Settings, mount: &str) -> anyhow::Result<Self> {
         let urls = Urls::mounted_at(mount).map_err(anyhow::Error::msg)?;
+        if urls.mount.is_empty() {
+            anyhow::bail!(
+                "mount the portal under a path such as \"/auth\"; at the root it is `gatehouse serve`"
+            );
+        }
+        Self::start_with(settings, urls).await
+    }
+
+    /// The standalone portal, at the root of its origin.
+    pub(crate) async fn start_at_root(settings: Settings) -> anyhow::Result<Self> {
+        Self::start_with(settings, Urls::at_root()).await
+    }
+
+    async fn start_with(settings: Settings, urls: Urls) -> anyhow::Result<Self> {
         let state = web::Data::new(AppState::new(settings, urls).await?);
         let tasks = BackgroundTasks(vec![
-            tokio::spawn(crate::startup::delete_expired_forever(state.db.clone())),
+            tokio::spawn(delete_expired_forever(state.db.clone())),
             tokio::spawn(state.outbox.clone().run_senders()),
         ]);
         Ok(Self { state, _tasks: Arc::new(tasks) })
@@ -79,8 +94,9 @@ impl Portal {
     /// The session middleware. Wrap the whole `App` in it, so that the
     /// portal's cookie reaches your handlers and using them keeps the session
     /// alive. It is the app's session: do not add another `SessionMiddleware`.
-    pub fn session_middleware(&self) -> SessionMiddleware<DbSessionStore> {
-        session_middleware(&self.state)
+    /// Without it the portal's pages and `SignedInUser` answer 500 and log why.
+    pub fn session_middleware(&self) -> Sessions {
+        Sessions::new(&self.state)
     }
 
     /// Registers the portal's state (for [`SignedInUser`]) and its pages
@@ -88,22 +104,19 @@ impl Portal {
     /// Your own routes keep their own headers and 404s.
     pub fn configure(&self, cfg: &mut web::ServiceConfig) {
         let state = &self.state;
-        let urls = state.urls.clone();
         cfg.app_data(state.clone()).service(
-            web::scope(&urls.mount)
+            web::scope(&state.urls.mount)
                 .app_data(error_pages::body_limit())
                 .configure(routes::configure)
                 .configure(|scope| {
-                    // `/auth` without its slash: on to the account page, `/auth/`.
-                    if !urls.mount.is_empty() {
-                        let account = urls.account.clone();
-                        scope.route(
-                            "",
-                            web::get().to(move || std::future::ready(routes::see_other(&account))),
-                        );
+                    // `/auth` without its slash is the account page too, so
+                    // that a host's `NormalizePath::trim()` finds it.
+                    if !state.urls.mount.is_empty() {
+                        scope.route("", web::get().to(routes::account::show));
                     }
                 })
                 .default_service(web::to(routes::not_found))
+                .wrap(from_fn(require_sessions))
                 .wrap(from_fn(error_pages::render_errors))
                 .wrap(headers::security_headers(&state.settings)),
         );
@@ -116,9 +129,7 @@ impl Portal {
     pub async fn demo_account(&self) -> anyhow::Result<Option<String>> {
         let settings = &self.state.settings;
         if settings.smtp_url.is_some() {
-            anyhow::bail!(
-                "a demo account is refused when `smtp_url` is set: the demo prints codes to the console"
-            );
+            anyhow::bail!("--demo is refused when `smtp_url` is set: the demo prints codes to the console");
         }
         let db = &self.state.db;
         let email = EmailAddress::parse(DEMO_EMAIL)?;
@@ -134,6 +145,17 @@ impl Portal {
             users::insert(db, &email, None, &hash).await?;
         }
         Ok(Some(password))
+    }
+}
+
+/// Every 5 minutes: expired sessions, challenges, limits and settled mail.
+async fn delete_expired_forever(db: Db) {
+    let mut every = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        every.tick().await;
+        if let Err(e) = db.delete_expired(crate::db::now()).await {
+            tracing::warn!(error = %e, "deleting expired rows failed");
+        }
     }
 }
 

@@ -3,11 +3,8 @@
 //! Tests and the CLI go through `Application`; embedders through `Portal`.
 
 use std::net::TcpListener;
-use std::time::Duration;
+use std::sync::Arc;
 
-use actix_session::SessionMiddleware;
-use actix_session::config::{BrowserSession, CookieContentSecurity, TtlExtensionPolicy};
-use actix_web::cookie::SameSite;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::middleware::Logger;
 use actix_web::{App, HttpServer};
@@ -22,7 +19,6 @@ use crate::auth::return_to::ReturnPolicy;
 use crate::auth::throttle::Throttle;
 use crate::config::Settings;
 use crate::db::Db;
-use crate::db::sessions::DbSessionStore;
 use crate::http::client_ip::Cidr;
 use crate::mail::Mailer;
 use crate::mail::outbox::Outbox;
@@ -35,7 +31,7 @@ pub struct AppState {
     pub settings: Settings,
     pub public_origin: Url,
     /// The portal's paths under its mount point.
-    pub urls: Urls,
+    pub urls: Arc<Urls>,
     pub brand: Brand,
     pub db: Db,
     pub keys: Keys,
@@ -76,7 +72,7 @@ impl AppState {
             access: AccessRules::new(&settings.access_rules).map_err(anyhow::Error::msg)?,
             challenges,
             public_origin,
-            urls,
+            urls: Arc::new(urls),
             brand,
             keys,
             db,
@@ -102,7 +98,7 @@ impl Application {
     /// Builds the server on an already bound listener (tests bind port 0).
     pub async fn build_with_listener(settings: Settings, listener: TcpListener) -> anyhow::Result<Self> {
         let port = listener.local_addr()?.port();
-        let portal = Portal::start(settings, "").await?;
+        let portal = Portal::start_at_root(settings).await?;
         let server = HttpServer::new({
             let portal = portal.clone();
             move || {
@@ -137,75 +133,5 @@ impl Application {
     /// Serves until stopped; the portal's background work stops with it.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
-    }
-}
-
-/// The session cookie's name. `__Host-` needs `Secure` (so https) and no
-/// `Domain`; with `cookie_domain` (single sign-on across subdomains) it is
-/// `__Secure-`, which allows one. Plain-http loopback development drops the
-/// prefix, and only then.
-pub fn session_cookie_name(settings: &Settings) -> &'static str {
-    match (settings.is_https(), settings.cookie_domain.is_some()) {
-        (true, false) => "__Host-gatehouse_session",
-        (true, true) => "__Secure-gatehouse_session",
-        (false, _) => "gatehouse_session",
-    }
-}
-
-/// Sessions in our own database; the cookie holds only the encrypted key.
-pub(crate) fn session_middleware(state: &AppState) -> SessionMiddleware<DbSessionStore> {
-    let settings = &state.settings;
-    let store = DbSessionStore::new(
-        state.db.clone(),
-        settings.session_idle_timeout_secs,
-        settings.session_absolute_timeout_secs,
-    );
-    let https = settings.is_https();
-    SessionMiddleware::builder(store, state.keys.cookie.clone())
-        .cookie_name(session_cookie_name(settings).to_owned())
-        .cookie_domain(settings.cookie_domain.clone())
-        .cookie_secure(https)
-        .cookie_http_only(true)
-        .cookie_same_site(SameSite::Lax)
-        .cookie_path("/".to_owned())
-        .cookie_content_security(CookieContentSecurity::Private)
-        .session_lifecycle(
-            BrowserSession::default()
-                .state_ttl(actix_web::cookie::time::Duration::seconds(
-                    settings.session_idle_timeout_secs as i64,
-                ))
-                .state_ttl_extension_policy(TtlExtensionPolicy::OnEveryRequest),
-        )
-        .build()
-}
-
-pub(crate) async fn delete_expired_forever(db: Db) {
-    let mut every = tokio::time::interval(Duration::from_secs(300));
-    loop {
-        every.tick().await;
-        if let Err(e) = db.delete_expired(crate::db::now()).await {
-            tracing::warn!(error = %e, "deleting expired sessions failed");
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::session_cookie_name;
-    use crate::config::Settings;
-
-    #[test]
-    fn the_session_cookie_is_host_prefixed_over_https_and_secure_prefixed_with_a_domain() {
-        let on = |public_url: &str, cookie_domain: Option<&str>| Settings {
-            public_url: public_url.into(),
-            cookie_domain: cookie_domain.map(str::to_owned),
-            ..Settings::default()
-        };
-        assert_eq!(session_cookie_name(&on("https://login.example.com", None)), "__Host-gatehouse_session");
-        assert_eq!(
-            session_cookie_name(&on("https://login.example.com", Some("example.com"))),
-            "__Secure-gatehouse_session"
-        );
-        assert_eq!(session_cookie_name(&on("http://127.0.0.1:8080", None)), "gatehouse_session");
     }
 }

@@ -70,6 +70,27 @@ impl Urls {
     }
 }
 
+impl Urls {
+    /// The sign-in page, with `return_to` when there is one (already checked
+    /// by `ReturnPolicy`), form-encoded.
+    pub fn login_returning_to(&self, return_to: Option<&str>) -> String {
+        match return_to {
+            Some(target) => {
+                let query = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("return_to", target)
+                    .finish();
+                format!("{}?{query}", self.login)
+            }
+            None => self.login.clone(),
+        }
+    }
+
+    /// True for the account page, with or without its trailing slash.
+    pub fn is_account(&self, path: &str) -> bool {
+        path.trim_end_matches('/') == self.account.trim_end_matches('/')
+    }
+}
+
 fn invalid(mount: &str) -> String {
     format!("the portal cannot be mounted at {mount:?}: use a path such as \"/auth\"")
 }
@@ -97,6 +118,13 @@ mod tests {
         assert_eq!(urls.verify, "/auth/auth/verify");
         assert_eq!(urls.site_stylesheet, "/auth/static/site.css");
         assert_eq!(Urls::mounted_at("/my-app/sign_in").unwrap().login, "/my-app/sign_in/login");
+        assert_eq!(
+            urls.login_returning_to(Some("/notes?a=1&b=2")),
+            "/auth/login?return_to=%2Fnotes%3Fa%3D1%26b%3D2"
+        );
+        assert_eq!(urls.login_returning_to(None), "/auth/login");
+        assert!(urls.is_account("/auth") && urls.is_account("/auth/") && !urls.is_account("/authx"));
+        assert!(Urls::at_root().is_account("/") && !Urls::at_root().is_account("/notes"));
     }
 
     #[test]

@@ -80,8 +80,8 @@ pub fn verify(req: &HttpRequest, state: &AppState, submitted: &str) -> Result<()
     }
     // A form from a session that has since ended (timed out, signed out
     // elsewhere, replaced by a concurrent sign-in): say the sign-in expired.
-    let stale_session =
-        session_token.is_none() && req.cookie(crate::startup::session_cookie_name(&state.settings)).is_some();
+    let stale_session = session_token.is_none()
+        && req.cookie(crate::http::sessions::session_cookie_name(&state.settings)).is_some();
     Err(if stale_session { Problem::SignInExpired } else { Problem::BadCsrf }.into())
 }
 

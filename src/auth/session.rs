@@ -10,8 +10,8 @@ use super::code::random_token;
 use crate::db::now;
 use crate::db::sessions::{BORN_KEY, USER_KEY};
 
-const PENDING_KEY: &str = "pending";
-const CSRF_KEY: &str = "csrf";
+const PENDING_KEY: &str = "gatehouse.pending";
+const CSRF_KEY: &str = "gatehouse.csrf";
 
 /// A sign-in between the password step and the code step. The user lives
 /// here, on the server, never in a form field.

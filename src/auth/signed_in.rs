@@ -12,6 +12,7 @@ use super::known_browser;
 use super::session::SignInSession;
 use crate::db::users::{self, User};
 use crate::error::{AppError, Problem};
+use crate::http::sessions::{sessions_missing, sessions_on};
 use crate::routes::see_other;
 use crate::startup::AppState;
 
@@ -58,12 +59,21 @@ impl FromRequest for SignedInUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let req = req.clone();
         Box::pin(async move {
-            let state = req.app_data::<web::Data<AppState>>().ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!(
-                    "the portal is not registered: call `App::configure(|cfg| portal.configure(cfg))`"
-                ))
-            })?;
-            match current_user(&req, state).await.map_err(AppError::from)? {
+            let Some(state) = req.app_data::<web::Data<AppState>>() else {
+                let message =
+                    "the portal is not registered: call `App::configure(|cfg| portal.configure(cfg))`";
+                tracing::error!("{message}");
+                return Err(AppError::Internal(anyhow::anyhow!(message)).into());
+            };
+            if !sessions_on(&req) {
+                return Err(sessions_missing().into());
+            }
+            // Logged here: in a host app's handler no error page of ours
+            // would, and an `Option<SignedInUser>` would turn it into `None`.
+            let user = current_user(&req, state).await.inspect_err(
+                |e| tracing::error!(error = %e, path = req.path(), "looking up the signed-in user failed"),
+            );
+            match user.map_err(AppError::from)? {
                 Some(user) => Ok(SignedInUser { id: user.id, email: user.email, name: user.name }),
                 None => {
                     Err(InternalError::from_response("sign-in required", sign_in_first(&req, state)).into())
@@ -78,14 +88,10 @@ impl FromRequest for SignedInUser {
 /// page, which is where a sign-in lands anyway.
 fn sign_in_first(req: &HttpRequest, state: &AppState) -> HttpResponse {
     let here = req.uri().path_and_query().map_or("/", |p| p.as_str());
-    let comes_back = matches!(*req.method(), Method::GET | Method::HEAD) && req.path() != state.urls.account;
-    match comes_back.then(|| state.return_policy.check(here)).flatten() {
-        Some(return_to) => {
-            let query = serde_urlencoded::to_string([("return_to", return_to)]).unwrap_or_default();
-            see_other(&format!("{}?{query}", state.urls.login))
-        }
-        None => see_other(&state.urls.login),
-    }
+    let comes_back =
+        matches!(*req.method(), Method::GET | Method::HEAD) && !state.urls.is_account(req.path());
+    let return_to = comes_back.then(|| state.return_policy.check(here)).flatten();
+    see_other(&state.urls.login_returning_to(return_to.as_deref()))
 }
 
 /// The second factor was accepted for `user_id`: renew the session, mark it

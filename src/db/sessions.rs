@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 use super::{Db, now, with_pool};
 
 /// Entry names the store reads from the session state.
-pub const BORN_KEY: &str = "born";
-pub const USER_KEY: &str = "user_id";
+pub const BORN_KEY: &str = "gatehouse.born";
+pub const USER_KEY: &str = "gatehouse.user_id";
 
 #[derive(Clone)]
 pub struct DbSessionStore {

@@ -4,3 +4,4 @@
 pub mod client_ip;
 pub mod error_pages;
 pub mod headers;
+pub mod sessions;

@@ -5,6 +5,8 @@ pub mod brand;
 pub mod colour;
 pub mod errors;
 
+use std::sync::Arc;
+
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
@@ -24,7 +26,7 @@ pub struct PageContext {
     pub csrf: String,
     pub notice: Option<&'static str>,
     /// The portal's paths, for links and form actions.
-    pub urls: Urls,
+    pub urls: Arc<Urls>,
     new_csrf_cookie: Option<actix_web::cookie::Cookie<'static>>,
 }
 

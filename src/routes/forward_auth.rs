@@ -81,11 +81,9 @@ fn sign_in_url(req: &HttpRequest, state: &AppState) -> String {
         (Some(proto), Some(host), Some(uri)) => Some(format!("{proto}://{host}{uri}")),
         _ => None,
     };
-    let mut login = state.public_origin.join(&state.urls.login).expect("a path joins onto an origin");
-    if let Some(target) = original.and_then(|o| state.return_policy.check(&o)) {
-        login.query_pairs_mut().append_pair("return_to", &target);
-    }
-    login.to_string()
+    let return_to = original.and_then(|o| state.return_policy.check(&o));
+    let login = state.urls.login_returning_to(return_to.as_deref());
+    state.public_origin.join(&login).expect("a path and query join onto an origin").to_string()
 }
 
 /// The scheme and host the proxy is protecting, believed from a trusted proxy only.

@@ -4,7 +4,9 @@
 
 use std::sync::Arc;
 
-use gatehouse::Portal;
+use actix_web::middleware::{NormalizePath, TrailingSlash};
+use actix_web::{App, HttpServer, web};
+use gatehouse::{Portal, SignedInUser};
 use reqwest::StatusCode;
 
 use crate::backend::{Backend, on_both_backends};
@@ -23,6 +25,9 @@ on_both_backends! {
     signing_out_in_the_portal_closes_the_guarded_page_again,
     the_portal_keeps_its_pages_headers_and_404s_under_its_mount,
     a_sign_in_that_expired_starts_again_under_the_mount,
+    an_app_that_forgot_the_session_middleware_fails_loudly_and_sends_no_mail,
+    an_app_that_trims_trailing_slashes_still_reaches_every_portal_page,
+    the_portal_cannot_be_mounted_at_the_root_of_an_app,
 }
 
 on_both_viewports! {
@@ -153,9 +158,9 @@ async fn the_portal_keeps_its_pages_headers_and_404s_under_its_mount(backend: Ba
         elsewhere.body
     );
     assert_eq!(app.browser.get("/").await.header("content-security-policy"), None);
-    // Not signed in, the account page sends to sign in; `/auth` leads to it.
+    // Not signed in, the account page sends to sign in, with or without its slash.
     assert_redirects_to(&app.browser.get("/auth/").await, "/auth/login");
-    assert_redirects_to(&app.browser.get("/auth").await, "/auth/");
+    assert_redirects_to(&app.browser.get("/auth").await, "/auth/login");
     // The standalone routes are not at the root.
     assert_status(&app.browser.get("/login").await, StatusCode::NOT_FOUND);
 }
@@ -191,4 +196,77 @@ async fn in_a_real_browser_the_example_app_signs_in_through_its_styled_portal(vi
     chrome.press("/auth/login/code").await;
     assert_eq!(chrome.path().await, "/notes");
     assert!(chrome.text().await.contains(&format!("Signed in as {}", app.user.email)));
+}
+
+async fn an_app_that_forgot_the_session_middleware_fails_loudly_and_sends_no_mail(backend: Backend) {
+    let forgetful: Serve = Arc::new(|settings, listener| {
+        Box::pin(async move {
+            let portal = Portal::start(settings, "/auth").await.expect("start the portal");
+            let server = HttpServer::new(move || {
+                App::new().configure(|cfg| portal.configure(cfg)).route(
+                    "/notes",
+                    web::get().to(|user: SignedInUser| async move { user.email().to_owned() }),
+                )
+            })
+            .listen(listener)
+            .expect("listen")
+            .run();
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        })
+    });
+    let app = spawn_app_serving(backend, forgetful, |_| {}).await;
+
+    for path in ["/auth/login", "/notes"] {
+        let reply = app.browser.get(path).await;
+        assert_status(&reply, StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    assert_page_says(&app.browser.get("/auth/login").await, "Something went wrong on our side");
+    // Not even a password step gets as far as a mail.
+    let reply = app
+        .browser
+        .post_form(
+            "/auth/login",
+            &[("email", &app.user.email), ("password", &app.user.password), ("csrf", "x")],
+        )
+        .await;
+    assert_status(&reply, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(crate::inspect::database_of(&app).await.outbox_rows().await.is_empty(), "no mail was queued");
+}
+
+async fn the_portal_cannot_be_mounted_at_the_root_of_an_app(backend: Backend) {
+    let cli = crate::helpers::Cli::new(backend).await;
+    for root in ["", "/"] {
+        let refused = Portal::start(cli.settings(0), root).await.err().expect("refused");
+        assert!(refused.to_string().contains("such as \"/auth\""), "{refused}");
+    }
+}
+
+async fn an_app_that_trims_trailing_slashes_still_reaches_every_portal_page(backend: Backend) {
+    let trimming: Serve = Arc::new(|settings, listener| {
+        Box::pin(async move {
+            let portal = Portal::start(settings, "/auth").await.expect("start the portal");
+            let server = HttpServer::new(move || {
+                App::new()
+                    .wrap(portal.session_middleware())
+                    .configure(|cfg| portal.configure(cfg))
+                    .wrap(NormalizePath::new(TrailingSlash::Trim))
+            })
+            .listen(listener)
+            .expect("listen")
+            .run();
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        })
+    });
+    let app = spawn_app_serving(backend, trimming, |_| {}).await;
+
+    // `/auth/` arrives as `/auth`: the account page, which sends to sign in.
+    assert_redirects_to(&app.browser.get("/auth/").await, "/auth/login");
+    let code = enter_password(&app, "/auth/login/").await;
+    let reply = app.browser.open_and_submit("/auth/login/code", "/auth/login/code", &[("code", &code)]).await;
+    assert_redirects_to(&reply, "/auth/");
+    assert_page_says(&app.browser.get("/auth/").await, "You are signed in");
 }
