@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use actix_web::middleware::{NormalizePath, TrailingSlash};
+use actix_web::middleware::{Condition, NormalizePath, TrailingSlash};
 use actix_web::{App, HttpServer, web};
 use gatehouse::{Portal, SignedInUser};
 use reqwest::StatusCode;
@@ -40,6 +40,39 @@ async fn spawn_host_app(backend: Backend) -> TestApp {
         Box::pin(async move {
             let portal = Portal::start(settings, "/auth").await.expect("start the portal");
             let server = host_app::server(portal, listener).expect("start the example app");
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        })
+    });
+    spawn_app_serving(backend, serve, |_| {}).await
+}
+
+/// How an app other than the example mounts the portal.
+#[derive(Clone, Copy)]
+struct OtherApp {
+    session_middleware: bool,
+    trims_slashes: bool,
+}
+
+/// An app with the portal at `/auth` and a guarded `/notes`, set up as `how` says.
+async fn spawn_other_app(backend: Backend, how: OtherApp) -> TestApp {
+    let serve: Serve = Arc::new(move |settings, listener| {
+        Box::pin(async move {
+            let portal = Portal::start(settings, "/auth").await.expect("start the portal");
+            let server = HttpServer::new(move || {
+                App::new()
+                    .wrap(Condition::new(how.session_middleware, portal.session_middleware()))
+                    .configure(|cfg| portal.configure(cfg))
+                    .route(
+                        "/notes",
+                        web::get().to(|user: SignedInUser| async move { user.email().to_owned() }),
+                    )
+                    .wrap(Condition::new(how.trims_slashes, NormalizePath::new(TrailingSlash::Trim)))
+            })
+            .listen(listener)
+            .expect("listen")
+            .run();
             let handle = server.handle();
             tokio::spawn(server);
             handle
@@ -199,24 +232,7 @@ async fn in_a_real_browser_the_example_app_signs_in_through_its_styled_portal(vi
 }
 
 async fn an_app_that_forgot_the_session_middleware_fails_loudly_and_sends_no_mail(backend: Backend) {
-    let forgetful: Serve = Arc::new(|settings, listener| {
-        Box::pin(async move {
-            let portal = Portal::start(settings, "/auth").await.expect("start the portal");
-            let server = HttpServer::new(move || {
-                App::new().configure(|cfg| portal.configure(cfg)).route(
-                    "/notes",
-                    web::get().to(|user: SignedInUser| async move { user.email().to_owned() }),
-                )
-            })
-            .listen(listener)
-            .expect("listen")
-            .run();
-            let handle = server.handle();
-            tokio::spawn(server);
-            handle
-        })
-    });
-    let app = spawn_app_serving(backend, forgetful, |_| {}).await;
+    let app = spawn_other_app(backend, OtherApp { session_middleware: false, trims_slashes: false }).await;
 
     for path in ["/auth/login", "/notes"] {
         let reply = app.browser.get(path).await;
@@ -244,24 +260,7 @@ async fn the_portal_cannot_be_mounted_at_the_root_of_an_app(backend: Backend) {
 }
 
 async fn an_app_that_trims_trailing_slashes_still_reaches_every_portal_page(backend: Backend) {
-    let trimming: Serve = Arc::new(|settings, listener| {
-        Box::pin(async move {
-            let portal = Portal::start(settings, "/auth").await.expect("start the portal");
-            let server = HttpServer::new(move || {
-                App::new()
-                    .wrap(portal.session_middleware())
-                    .configure(|cfg| portal.configure(cfg))
-                    .wrap(NormalizePath::new(TrailingSlash::Trim))
-            })
-            .listen(listener)
-            .expect("listen")
-            .run();
-            let handle = server.handle();
-            tokio::spawn(server);
-            handle
-        })
-    });
-    let app = spawn_app_serving(backend, trimming, |_| {}).await;
+    let app = spawn_other_app(backend, OtherApp { session_middleware: true, trims_slashes: true }).await;
 
     // `/auth/` arrives as `/auth`: the account page, which sends to sign in.
     assert_redirects_to(&app.browser.get("/auth/").await, "/auth/login");
