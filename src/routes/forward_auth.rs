@@ -43,7 +43,9 @@ pub async fn verify(
     if !is_trusted_peer(&req, &state.trusted_proxies) {
         return HttpResponse::Unauthorized().content_type("text/plain").body("unauthorized");
     }
-    let sign_in = sign_in_url(&req, &state);
+    let Some(sign_in) = sign_in_url(&req, &state) else {
+        return HttpResponse::Unauthorized().content_type("text/plain").body("unauthorized");
+    };
     let wants_redirect = query.redirect.as_deref().is_some_and(|v| v == "1" || v == "true");
     if wants_redirect && accepts_html(&req) {
         return HttpResponse::Found().insert_header((LOCATION, sign_in)).finish();
@@ -74,16 +76,20 @@ fn identity(user: &User) -> HttpResponse {
 
 /// `PUBLIC_URL/login?return_to=<original URL>`, the original URL rebuilt
 /// from `X-Forwarded-Proto/Host/Uri` and dropped unless its host is allowed.
-fn sign_in_url(req: &HttpRequest, state: &AppState) -> String {
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    let original = match (header("x-forwarded-proto"), header("x-forwarded-host"), header("x-forwarded-uri"))
-    {
+/// `None` (a 401 without `Location`) should the URL not build.
+fn sign_in_url(req: &HttpRequest, state: &AppState) -> Option<String> {
+    let original = match (forwarded(req, "proto"), forwarded(req, "host"), forwarded(req, "uri")) {
         (Some(proto), Some(host), Some(uri)) => Some(format!("{proto}://{host}{uri}")),
         _ => None,
     };
     let return_to = original.and_then(|o| state.return_policy.check(&o));
     let login = state.urls.login_returning_to(return_to.as_deref());
-    state.public_origin.join(&login).expect("a path and query join onto an origin").to_string()
+    state.public_origin.join(&login).ok().map(String::from)
+}
+
+/// `X-Forwarded-<name>`, as text. Only for a trusted proxy's request.
+fn forwarded<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    req.headers().get(format!("x-forwarded-{name}")).and_then(|v| v.to_str().ok())
 }
 
 /// The scheme and host the proxy is protecting, believed from a trusted proxy only.
@@ -91,8 +97,7 @@ fn protected_site<'r>(req: &'r HttpRequest, state: &AppState) -> (&'r str, Optio
     if !is_trusted_peer(req, &state.trusted_proxies) {
         return ("https", None);
     }
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
-    (header("x-forwarded-proto").unwrap_or("https"), header("x-forwarded-host"))
+    (forwarded(req, "proto").unwrap_or("https"), forwarded(req, "host"))
 }
 
 fn accepts_html(req: &HttpRequest) -> bool {
