@@ -22,6 +22,10 @@ impl HostPattern {
             None => (false, entry.as_str()),
         };
         let probe = Url::parse(&format!("https://{rest}/")).ok()?;
+        // Entries are written into the CSP's `form-action` too.
+        if !crate::config::is_plain_host(&probe) {
+            return None;
+        }
         let host = probe.host_str()?.to_owned();
         let exact = probe.port().map_or(host.clone(), |p| format!("{host}:{p}"));
         if exact != rest || host.is_empty() {
@@ -140,5 +144,9 @@ mod tests {
         assert!(HostPattern::parse("https://x.example").is_none());
         assert!(HostPattern::parse("x.example/path").is_none());
         assert!(HostPattern::parse("*.example.com").is_some());
+        // Hosts the URL parser accepts but a CSP source would read as more.
+        for bad in ["*", "*.*.example.com", "a.example.com;script-src", "a,b.example.com"] {
+            assert!(HostPattern::parse(bad).is_none(), "{bad}");
+        }
     }
 }

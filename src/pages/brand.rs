@@ -9,7 +9,7 @@ use anyhow::{Context, bail};
 use url::Url;
 
 use super::colour::{BLACK, Colour, WHITE};
-use crate::config::{Settings, is_loopback_host};
+use crate::config::{Settings, is_https_or_loopback, is_plain_host};
 
 /// The custom CSS file is read into memory: keep it a stylesheet, not a dump.
 pub const CUSTOM_CSS_MAX_BYTES: u64 = 64 * 1024;
@@ -43,9 +43,12 @@ impl Logo {
             return Ok(Logo::Path(raw.to_owned()));
         }
         let url = Url::parse(raw).map_err(|_| "must be a path such as /logo.svg or an https URL")?;
-        let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && is_loopback_host(&url));
-        if !scheme_ok || url.host_str().is_none() {
+        if !is_https_or_loopback(&url) || url.host_str().is_none() {
             return Err("must use https (plain http only for a loopback host)");
+        }
+        // Its origin goes into the CSP's `img-src`.
+        if !is_plain_host(&url) {
+            return Err("must name its host plainly (letters, digits, hyphens, or an IP address)");
         }
         if !url.username().is_empty() || url.password().is_some() {
             return Err("must not carry a user name or password");
@@ -130,9 +133,8 @@ pub struct Brand {
 impl Brand {
     /// Reads the custom CSS file, the only file branding needs, once.
     pub fn load(settings: &Settings) -> anyhow::Result<Self> {
-        // `Settings::validate` has refused bad values with a fuller message.
         let accent = Colour::parse(&settings.accent_color)
-            .context("invalid configuration: `accent_color` must be #rgb or #rrggbb")?;
+            .context("invalid configuration: `accent_color` must be #rgb or #rrggbb, such as #1d4ed8")?;
         let logo = match settings.logo_url.as_deref().map(Logo::parse).transpose() {
             Ok(logo) => logo,
             Err(why) => bail!("invalid configuration: `logo_url` {why}"),
@@ -154,8 +156,7 @@ impl Brand {
     }
 }
 
-/// The custom CSS, checked as `validate()` checks it: present, readable,
-/// UTF-8 and at most `CUSTOM_CSS_MAX_BYTES`.
+/// The custom CSS: present, readable, UTF-8 and at most `CUSTOM_CSS_MAX_BYTES`.
 pub fn read_custom_css(path: &Path) -> anyhow::Result<String> {
     let fail =
         |why: String| anyhow::anyhow!("invalid configuration: `custom_css_file` {}: {why}", path.display());
@@ -167,7 +168,10 @@ pub fn read_custom_css(path: &Path) -> anyhow::Result<String> {
     if bytes.len() as u64 > CUSTOM_CSS_MAX_BYTES {
         bail!(fail(format!("is larger than {} KiB", CUSTOM_CSS_MAX_BYTES / 1024)));
     }
-    String::from_utf8(bytes).map_err(|_| fail("is not UTF-8 text".into()))
+    let css = String::from_utf8(bytes).map_err(|_| fail("is not UTF-8 text".into()))?;
+    // A byte-order mark would become part of the first selector once the
+    // file follows the palette in site.css.
+    Ok(css.strip_prefix('\u{FEFF}').map(str::to_owned).unwrap_or(css))
 }
 
 #[cfg(test)]
@@ -195,6 +199,8 @@ mod tests {
             "https://user:pw@cdn.example.com/logo.png",
             "logo.png",
             "/logo.png\" onerror=\"x",
+            "https://*/logo.png",
+            "https://cdn.example.com;script-src/logo.png",
         ] {
             assert!(Logo::parse(bad).is_err(), "{bad:?}");
         }
@@ -239,5 +245,47 @@ mod tests {
         std::fs::write(&css, "a{}".repeat(30_000)).unwrap();
         let err = read_custom_css(&css).unwrap_err().to_string();
         assert!(err.contains("custom_css_file") && err.contains("64 KiB"), "{err}");
+    }
+
+    fn refusal(settings: Settings) -> String {
+        settings.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn an_accent_that_is_not_a_hex_colour_is_refused() {
+        for bad in ["red; } body{display:none", "#12345", "url(https://evil.example/x.png)", "red", ""] {
+            let err = refusal(Settings { accent_color: bad.into(), ..Settings::default() });
+            assert!(err.contains("accent_color"), "{bad:?}: {err}");
+        }
+        let short = Settings { accent_color: "#0a5".into(), ..Settings::default() };
+        short.validate().unwrap();
+    }
+
+    #[test]
+    fn a_logo_over_plain_http_to_a_public_host_is_refused() {
+        let err = refusal(Settings {
+            logo_url: Some("http://cdn.example.com/logo.png".into()),
+            ..Settings::default()
+        });
+        assert!(err.contains("logo_url"), "{err}");
+        for good in ["https://cdn.example.com/logo.png", "/static/logo.svg", "http://127.0.0.1:9000/logo.png"]
+        {
+            Settings { logo_url: Some(good.into()), ..Settings::default() }.validate().unwrap();
+        }
+    }
+
+    #[test]
+    fn a_missing_custom_css_file_is_refused_naming_the_key() {
+        let missing = std::env::temp_dir().join("gatehouse-no-such-dir/custom.css");
+        let err = refusal(Settings { custom_css_file: Some(missing), ..Settings::default() });
+        assert!(err.contains("custom_css_file") && err.contains("custom.css"), "{err}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_at_the_start_of_the_custom_css_is_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let css = dir.path().join("bom.css");
+        std::fs::write(&css, "\u{FEFF}h1 { color: red }").unwrap();
+        assert_eq!(read_custom_css(&css).unwrap(), "h1 { color: red }");
     }
 }

@@ -2,15 +2,16 @@
 //! environment wins), checked once at start-up so that a bad value stops the
 //! process with a message naming its key.
 
-use std::net::IpAddr;
+mod origins;
+
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use serde::Deserialize;
 use url::Url;
 
-use crate::pages::brand::{CUSTOM_CSS_MAX_BYTES, Logo};
-use crate::pages::colour::Colour;
+use origins::{is_frame_ancestor, is_parent_domain};
+pub use origins::{is_https_or_loopback, is_loopback_host, is_plain_host};
 
 /// Every setting of PRODUCT.md, with its default.
 #[derive(Clone, Deserialize)]
@@ -202,7 +203,7 @@ impl Settings {
         check((1..=50).contains(&self.mail_max_attempts), "mail_max_attempts", "must be 1 to 50")?;
         check((1..=600).contains(&self.mail_retry_delay_secs), "mail_retry_delay_secs", "must be 1 to 600")?;
         if let Some(ca) = &self.smtp_ca_file {
-            check(ca.is_file(), "smtp_ca_file", "must be a readable PEM file")?;
+            check(ca.is_file(), "smtp_ca_file", "must be a PEM file")?;
         }
         check(!self.site_name.trim().is_empty(), "site_name", "must not be empty")?;
         for proxy in &self.trusted_proxies {
@@ -246,7 +247,9 @@ impl Settings {
                 "must be an https:, http: or mailto: URL",
             )?;
         }
-        self.validate_branding()?;
+        // The accent is written into CSS and the logo into pages and mails:
+        // both are parsed strictly, by the code that uses them.
+        crate::pages::brand::Brand::load(self)?;
         if let Some(smtp) = &self.smtp_url {
             crate::mail::transport::SmtpSettings::parse(smtp)
                 .map_err(|e| anyhow::anyhow!("invalid configuration: `smtp_url` {e}"))?;
@@ -255,117 +258,11 @@ impl Settings {
             .map_err(|e| anyhow::anyhow!("invalid configuration: `mail_from` {e}"))?;
         Ok(())
     }
-
-    /// The accent is written into CSS and the logo into pages and mails: both
-    /// are parsed strictly. The custom CSS file is only looked at here; it is
-    /// read once, when the application starts.
-    fn validate_branding(&self) -> anyhow::Result<()> {
-        if Colour::parse(&self.accent_color).is_none() {
-            bail!("invalid configuration: `accent_color` must be #rgb or #rrggbb, such as #1d4ed8");
-        }
-        if let Some(logo) = &self.logo_url {
-            Logo::parse(logo).map_err(|why| anyhow::anyhow!("invalid configuration: `logo_url` {why}"))?;
-        }
-        if let Some(path) = &self.custom_css_file {
-            let fail = |why: String| {
-                anyhow::anyhow!("invalid configuration: `custom_css_file` {}: {why}", path.display())
-            };
-            let meta = std::fs::File::open(path)
-                .and_then(|f| f.metadata())
-                .map_err(|e| fail(format!("cannot be read ({e})")))?;
-            if !meta.is_file() {
-                return Err(fail("is not a file".into()));
-            }
-            if meta.len() > CUSTOM_CSS_MAX_BYTES {
-                return Err(fail(format!("is larger than {} KiB", CUSTOM_CSS_MAX_BYTES / 1024)));
-            }
-        }
-        Ok(())
-    }
-
-    /// `public_url` as an origin: http(s), a host, no path. Plain http is only
-    /// for a loopback host (development): cookies there lose `Secure`.
-    pub fn public_origin(&self) -> anyhow::Result<Url> {
-        let url = Url::parse(&self.public_url)
-            .map_err(|e| anyhow::anyhow!("invalid configuration: `public_url` {e}"))?;
-        let host_ok = url.host_str().is_some();
-        let path_ok = url.path() == "/" && url.query().is_none() && url.fragment().is_none();
-        if !host_ok || !path_ok || !matches!(url.scheme(), "http" | "https") {
-            bail!("invalid configuration: `public_url` must be an origin such as https://login.example.com");
-        }
-        if url.scheme() == "http" && !is_loopback_host(&url) {
-            bail!(
-                "invalid configuration: `public_url` must use https unless its host is loopback (127.0.0.1, ::1 or localhost)"
-            );
-        }
-        Ok(url)
-    }
-
-    /// Whether the portal is served over https (then cookies are `__Host-` and `Secure`).
-    pub fn is_https(&self) -> bool {
-        self.public_url.starts_with("https://")
-    }
-}
-
-/// True for `localhost` and loopback IP addresses.
-/// `domain` is a plain DNS name with at least two labels and `host` is it
-/// or one of its subdomains.
-fn is_parent_domain(domain: &str, host: &str) -> bool {
-    let plain = domain.contains('.')
-        && !domain.starts_with('.')
-        && domain
-            .split('.')
-            .all(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'));
-    let domain = domain.to_ascii_lowercase();
-    plain && (host == domain || host.strip_suffix(&domain).is_some_and(|sub| sub.ends_with('.')))
-}
-
-/// A CSP `frame-ancestors` source we accept: a bare https origin (http for
-/// loopback), written exactly as its origin, so nothing else can slip into the header.
-fn is_frame_ancestor(raw: &str) -> bool {
-    let Ok(url) = Url::parse(raw) else { return false };
-    let scheme_ok = url.scheme() == "https" || (url.scheme() == "http" && is_loopback_host(&url));
-    scheme_ok && url.origin().ascii_serialization() == raw
-}
-
-pub fn is_loopback_host(url: &Url) -> bool {
-    match url.host() {
-        // Non-http schemes (smtp:) keep IP addresses as opaque host names.
-        Some(url::Host::Domain(d)) => {
-            d.eq_ignore_ascii_case("localhost")
-                || d.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-        }
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn cookie_domain_must_hold_the_public_host_and_needs_https() {
-        let with = |public_url: &str, domain: &str| Settings {
-            public_url: public_url.into(),
-            cookie_domain: Some(domain.into()),
-            ..Settings::default()
-        };
-        assert!(with("https://login.example.com", "example.com").validate().is_ok());
-        assert!(with("https://example.com", "example.com").validate().is_ok());
-        for (url, domain) in [
-            ("https://login.example.com", "other.com"),
-            ("https://login.example.com", "ample.com"),
-            ("https://login.example.com", "com"),
-            ("https://login.example.com", ".example.com"),
-            ("https://login.example.com", "example.com; Path=/x"),
-            ("http://127.0.0.1:8080", "127.0.0.1"),
-        ] {
-            let Err(error) = with(url, domain).validate() else { panic!("{url} with {domain} is refused") };
-            assert!(error.to_string().contains("cookie_domain"), "{error}");
-        }
-    }
 
     #[test]
     fn access_rules_come_from_the_toml_file() {
@@ -387,29 +284,6 @@ mod tests {
     }
 
     #[test]
-    fn frame_ancestors_are_bare_origins_only() {
-        for good in ["https://portal.example.com", "https://portal.example.com:8443", "http://127.0.0.1:3000"]
-        {
-            assert!(is_frame_ancestor(good), "{good}");
-        }
-        for bad in [
-            "*",
-            "'self'",
-            "https://portal.example.com/",
-            "https://portal.example.com/path",
-            "http://portal.example.com",
-            "https://a.example.com; script-src *",
-            "https://a.example.com https://b.example.com",
-            "javascript:alert(1)",
-        ] {
-            assert!(!is_frame_ancestor(bad), "{bad}");
-        }
-        let settings =
-            Settings { frame_ancestors: vec!["https://x.example.com/".into()], ..Settings::default() };
-        assert!(settings.validate().unwrap_err().to_string().contains("frame_ancestors"));
-    }
-
-    #[test]
     fn defaults_are_valid() {
         Settings::default().validate().unwrap();
     }
@@ -419,56 +293,6 @@ mod tests {
         let settings = Settings { otp_length: 4, ..Settings::default() };
         let err = settings.validate().unwrap_err().to_string();
         assert!(err.contains("otp_length"), "{err}");
-    }
-
-    #[test]
-    fn plain_http_is_refused_for_a_public_host() {
-        let settings = Settings { public_url: "http://login.example.com".into(), ..Settings::default() };
-        let err = settings.validate().unwrap_err().to_string();
-        assert!(err.contains("public_url"), "{err}");
-    }
-
-    fn refusal(settings: Settings) -> String {
-        settings.validate().unwrap_err().to_string()
-    }
-
-    #[test]
-    fn an_accent_that_is_not_a_hex_colour_is_refused() {
-        for bad in ["red; } body{display:none", "#12345", "url(https://evil.example/x.png)", "red", ""] {
-            let err = refusal(Settings { accent_color: bad.into(), ..Settings::default() });
-            assert!(err.contains("accent_color"), "{bad:?}: {err}");
-        }
-        let short = Settings { accent_color: "#0a5".into(), ..Settings::default() };
-        short.validate().unwrap();
-    }
-
-    #[test]
-    fn a_logo_over_plain_http_to_a_public_host_is_refused() {
-        let err = refusal(Settings {
-            logo_url: Some("http://cdn.example.com/logo.png".into()),
-            ..Settings::default()
-        });
-        assert!(err.contains("logo_url"), "{err}");
-        for good in ["https://cdn.example.com/logo.png", "/static/logo.svg", "http://127.0.0.1:9000/logo.png"]
-        {
-            Settings { logo_url: Some(good.into()), ..Settings::default() }.validate().unwrap();
-        }
-    }
-
-    #[test]
-    fn a_missing_custom_css_file_is_refused_naming_the_key() {
-        let missing = std::env::temp_dir().join("gatehouse-no-such-dir/custom.css");
-        let err = refusal(Settings { custom_css_file: Some(missing), ..Settings::default() });
-        assert!(err.contains("custom_css_file") && err.contains("custom.css"), "{err}");
-    }
-
-    #[test]
-    fn a_custom_css_file_over_64_kib_is_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let css = dir.path().join("big.css");
-        std::fs::write(&css, vec![b' '; 64 * 1024 + 1]).unwrap();
-        let err = refusal(Settings { custom_css_file: Some(css), ..Settings::default() });
-        assert!(err.contains("custom_css_file") && err.contains("64 KiB"), "{err}");
     }
 
     #[test]
