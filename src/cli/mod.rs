@@ -49,7 +49,7 @@ enum Command {
     Outbox {
         /// How many of the latest errors to show.
         #[arg(long, value_name = "N", default_value_t = 10)]
-        errors: i64,
+        errors: u16,
     },
 }
 

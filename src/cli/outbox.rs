@@ -7,14 +7,14 @@ use crate::db::outbox;
 
 const STATUSES: [&str; 5] = ["queued", "sending", "sent", "failed", "cancelled"];
 
-pub async fn run(settings: &Settings, errors: i64) -> anyhow::Result<()> {
+pub async fn run(settings: &Settings, errors: u16) -> anyhow::Result<()> {
     let db = open_db(settings).await?;
     let counts = outbox::counts(&db).await?;
     for status in STATUSES {
         let count = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
         println!("{status:<10}{count}");
     }
-    let troubles = outbox::troubles(&db, errors).await?;
+    let troubles = outbox::troubles(&db, i64::from(errors)).await?;
     if troubles.is_empty() {
         println!("\nno errors on record");
         return Ok(());

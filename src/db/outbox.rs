@@ -106,7 +106,7 @@ pub async fn mark_sent(
     let settle = "UPDATE outbox SET status = 'sent', sent_at = $3, body = NULL, lease_until = NULL, last_error = NULL \
                   WHERE id = $1 AND lease_token = $2 AND status = 'sending' RETURNING challenge_id";
     let start_clock = "UPDATE challenges SET mail_status = 'sent', mail_sent_at = $2, expires_at = $3, mail_error = NULL \
-                       WHERE id = $1 AND used_at IS NULL";
+                       WHERE id = $1 AND used_at IS NULL AND replaced_at IS NULL";
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
         let Some(challenge_id) =

@@ -16,7 +16,9 @@ use url::Url;
 
 use super::outbox::CONCURRENT_SENDS;
 
-#[derive(Clone, Debug)]
+/// Holds the SMTP password (in `lettre_url`): no `Debug`, so it cannot be
+/// logged by accident; `host` is what logs may name.
+#[derive(Clone)]
 pub struct SmtpSettings {
     /// The URL handed to lettre (with `tls=none` removed: lettre's plain form).
     lettre_url: String,
@@ -44,6 +46,7 @@ impl SmtpSettings {
             ("smtp", Some(other)) => {
                 return Err(format!("tls={other} is not supported (use required or none)"));
             }
+            ("smtps", Some(_)) => return Err("smtps:// is always TLS: leave out ?tls=".into()),
             (scheme, _) => return Err(format!("scheme {scheme}: is not smtp: or smtps:")),
         };
         let mut lettre_url = url.clone();
@@ -97,6 +100,8 @@ mod tests {
     fn tls_forms_are_accepted() {
         assert!(!SmtpSettings::parse("smtps://u:p@mail.example.com").unwrap().plain);
         assert!(!SmtpSettings::parse("smtp://mail.example.com:587?tls=required").unwrap().plain);
+        let refused = SmtpSettings::parse("smtps://mail.example.com?tls=required").err().unwrap();
+        assert!(refused.contains("always TLS"), "{refused}");
     }
 
     #[test]
