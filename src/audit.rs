@@ -8,7 +8,6 @@ use actix_web::HttpRequest;
 
 use crate::db::audit::{self, AuditRow};
 use crate::db::now;
-use crate::db::outbox::NewMail;
 use crate::http::client_ip::client_ip;
 use crate::mail::requested::Requested;
 use crate::startup::AppState;
@@ -66,19 +65,6 @@ impl Requester {
         event: Event,
         result: &str,
     ) {
-        self.record_with_mail(state, user_id, email, event, result, None).await;
-    }
-
-    /// Records an event and queues the mail it calls for, in one transaction.
-    pub async fn record_with_mail(
-        &self,
-        state: &AppState,
-        user_id: Option<i64>,
-        email: Option<&str>,
-        event: Event,
-        result: &str,
-        mail: Option<&NewMail>,
-    ) {
         let row = AuditRow {
             at: now(),
             user_id,
@@ -88,10 +74,8 @@ impl Requester {
             client_ip: self.ip.map(|ip| ip.to_string()),
             user_agent: self.user_agent.clone(),
         };
-        match audit::insert(&state.db, &row, mail).await {
-            Ok(()) if mail.is_some() => state.outbox.wake(),
-            Ok(()) => {}
-            Err(e) => tracing::error!(error = %e, event = event.as_str(), "writing the audit log failed"),
+        if let Err(e) = audit::insert(&state.db, &row).await {
+            tracing::error!(error = %e, event = event.as_str(), "writing the audit log failed");
         }
     }
 }

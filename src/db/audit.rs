@@ -1,6 +1,5 @@
 //! The `audit_events` table: one row per sign-in event.
 
-use super::outbox::{NewMail, insert_mail};
 use super::{Db, with_pool};
 
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -14,12 +13,10 @@ pub struct AuditRow {
     pub user_agent: Option<String>,
 }
 
-/// Records `row` and, in the same transaction, queues `mail` (the notice this event calls for).
-pub async fn insert(db: &Db, row: &AuditRow, mail: Option<&NewMail>) -> Result<(), sqlx::Error> {
+pub async fn insert(db: &Db, row: &AuditRow) -> Result<(), sqlx::Error> {
     let sql = "INSERT INTO audit_events (at, user_id, email, event, result, client_ip, user_agent) \
                VALUES ($1, $2, $3, $4, $5, $6, $7)";
     with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
         sqlx::query(sql)
             .bind(row.at)
             .bind(row.user_id)
@@ -28,12 +25,9 @@ pub async fn insert(db: &Db, row: &AuditRow, mail: Option<&NewMail>) -> Result<(
             .bind(&row.result)
             .bind(row.client_ip.as_deref())
             .bind(row.user_agent.as_deref())
-            .execute(&mut *tx)
-            .await?;
-        if let Some(mail) = mail {
-            insert_mail!(&mut *tx, mail, None::<i64>, row.at).await?;
-        }
-        tx.commit().await
+            .execute(pool)
+            .await
+            .map(drop)
     })
 }
 

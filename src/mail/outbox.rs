@@ -105,8 +105,8 @@ impl Outbox {
     }
 
     /// Queues a mail on its own (one that no other write goes with).
-    pub async fn enqueue(&self, kind: MailKind, letter: &Letter) -> anyhow::Result<()> {
-        outbox::enqueue(&self.db, &self.seal(kind, letter)?, now()).await?;
+    pub async fn enqueue(&self, mail: &NewMail) -> anyhow::Result<()> {
+        outbox::enqueue(&self.db, mail, now()).await?;
         self.wake();
         Ok(())
     }

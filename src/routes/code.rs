@@ -14,7 +14,6 @@ use crate::auth::email::EmailAddress;
 use crate::auth::session::{Pending, SignInSession};
 use crate::auth::signed_in::{finish_sign_in, landing};
 use crate::auth::throttle;
-use crate::db::outbox::NewMail;
 use crate::db::{challenges, limits, now, users};
 use crate::error::{PageResult, Problem};
 use crate::mail::delivery;
@@ -72,9 +71,8 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
     let requester = Requester::of(&req, &state);
     requester.record(&state, Some(pending.user_id), None, Event::Code, check.verdict.as_str()).await;
     if check.budget_just_spent {
-        let warning = budget_spent_warning(&state, pending.user_id).await;
-        let user = Some(pending.user_id);
-        requester.record_with_mail(&state, user, None, Event::Lockout, "code_budget", warning.as_ref()).await;
+        requester.record(&state, Some(pending.user_id), None, Event::Lockout, "code_budget").await;
+        warn_of_spent_budget(&state, pending.user_id).await;
     }
     match check.verdict {
         Verdict::Accepted { user_id, return_to } => {
@@ -100,16 +98,19 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
 /// The account's last wrong code of the day was just spent: whoever typed
 /// them knows the password, so its owner should hear about it (the mail is
 /// queued with the lockout's audit record).
-async fn budget_spent_warning(state: &AppState, user_id: i64) -> Option<NewMail> {
+async fn warn_of_spent_budget(state: &AppState, user_id: i64) {
     tracing::warn!(user_id, "daily budget of wrong codes spent; code entry closed");
-    let composed = async {
-        let Some(user) = users::find_by_id(&state.db, user_id).await? else { return Ok(None) };
-        delivery::budget_spent_warning(state, EmailAddress::parse(&user.email)?).map(Some)
+    let queued = async {
+        let Some(user) = users::find_by_id(&state.db, user_id).await? else { return Ok(()) };
+        state.outbox.enqueue(&delivery::budget_spent_warning(state, EmailAddress::parse(&user.email)?)?).await
     };
-    composed.await.unwrap_or_else(|e: anyhow::Error| {
-        tracing::error!(error = format!("{e:#}"), "writing the warning mail failed");
-        None
-    })
+    if let Err(e) = queued.await {
+        tracing::error!(
+            user_id,
+            error = format!("{e:#}"),
+            "queueing the warning mail failed; it is not sent"
+        );
+    }
 }
 
 pub async fn resend(req: HttpRequest, state: web::Data<AppState>, _form: CsrfForm<CsrfOnly>) -> PageResult {
