@@ -6,7 +6,7 @@
 
 use std::pin::Pin;
 
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::Cookie;
 use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use base64::Engine as _;
@@ -17,12 +17,8 @@ use super::code::random_token;
 use super::keys::keyed_hash;
 use super::session::SignInSession;
 use crate::error::{AppError, Problem};
+use crate::http::cookies::CSRF;
 use crate::startup::AppState;
-
-/// Name of the pre-session CSRF cookie (prefixed `__Host-` over https).
-pub fn cookie_name(https: bool) -> &'static str {
-    if https { "__Host-gatehouse_csrf" } else { "gatehouse_csrf" }
-}
 
 /// The token to put in this request's forms, and the cookie to set when the
 /// browser has none yet.
@@ -31,17 +27,12 @@ pub fn token_for(req: &HttpRequest, state: &AppState) -> (String, Option<Cookie<
         return (token, None);
     }
     let https = state.settings.is_https();
-    match req.cookie(cookie_name(https)) {
+    match req.cookie(CSRF.name(https)) {
         Some(cookie) => (anonymous_token(&state.keys.csrf, cookie.value()), None),
         None => {
             let nonce = random_token();
             let token = anonymous_token(&state.keys.csrf, &nonce);
-            let cookie = Cookie::build(cookie_name(https), nonce)
-                .path("/")
-                .secure(https)
-                .http_only(true)
-                .same_site(SameSite::Lax)
-                .finish();
+            let cookie = CSRF.build(https, nonce).finish();
             (token, Some(cookie))
         }
     }
@@ -70,7 +61,7 @@ pub fn verify(req: &HttpRequest, state: &AppState, submitted: &str) -> Result<()
     let expected = match &session_token {
         Some(token) => Some(token.clone()),
         None => req
-            .cookie(cookie_name(state.settings.is_https()))
+            .cookie(CSRF.name(state.settings.is_https()))
             .map(|cookie| anonymous_token(&state.keys.csrf, cookie.value())),
     };
     let matches = expected

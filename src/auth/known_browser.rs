@@ -5,7 +5,7 @@
 //! the IP and the time.
 
 use actix_web::HttpRequest;
-use actix_web::cookie::{Cookie, SameSite};
+use actix_web::cookie::Cookie;
 
 use super::code::{looks_like_token, random_token};
 use super::email::EmailAddress;
@@ -13,13 +13,9 @@ use super::keys::keyed_hash;
 use crate::audit::Requester;
 use crate::db::users::User;
 use crate::db::{known_browsers, now};
+use crate::http::cookies::BROWSER;
 use crate::mail::delivery::new_sign_in_notice;
 use crate::startup::AppState;
-
-/// `__Host-` needs `Secure`, so only over https (as the session cookie).
-pub fn cookie_name(https: bool) -> &'static str {
-    if https { "__Host-gatehouse_browser" } else { "gatehouse_browser" }
-}
 
 /// Records the browser of a completed sign-in of `user`, queues the notice
 /// if the account did not know it, and returns the cookie that (re)marks it.
@@ -30,7 +26,7 @@ pub async fn note_sign_in(
 ) -> anyhow::Result<Cookie<'static>> {
     let https = state.settings.is_https();
     let presented =
-        req.cookie(cookie_name(https)).map(|c| c.value().to_owned()).filter(|t| looks_like_token(t));
+        req.cookie(BROWSER.name(https)).map(|c| c.value().to_owned()).filter(|t| looks_like_token(t));
     let now = now();
     let known = match &presented {
         Some(token) => known_browsers::touch(&state.db, user.id, &digest(state, token), now).await?,
@@ -49,11 +45,8 @@ pub async fn note_sign_in(
             state.outbox.wake();
         }
     }
-    Ok(Cookie::build(cookie_name(https), token)
-        .path("/")
-        .secure(https)
-        .http_only(true)
-        .same_site(SameSite::Lax)
+    Ok(BROWSER
+        .build(https, token)
         .max_age(actix_web::cookie::time::Duration::seconds(known_browsers::FORGOTTEN_AFTER_SECS))
         .finish())
 }

@@ -2,6 +2,7 @@
 //! the client's IP.
 
 pub mod client_ip;
+pub mod cookies;
 pub mod error_pages;
 pub mod headers;
 pub mod sessions;
