@@ -91,6 +91,12 @@ impl Urls {
     }
 }
 
+/// `path` (with its query) on `origin`, as mails and proxies need it:
+/// absolute, and from `public_url`, never from a request's Host.
+pub fn on_origin(origin: &url::Url, path: &str) -> String {
+    format!("{}{path}", origin.as_str().trim_end_matches('/'))
+}
+
 fn invalid(mount: &str) -> String {
     format!("the portal cannot be mounted at {mount:?}: use a path such as \"/auth\"")
 }
@@ -125,6 +131,8 @@ mod tests {
         assert_eq!(urls.login_returning_to(None), "/auth/login");
         assert!(urls.is_account("/auth") && urls.is_account("/auth/") && !urls.is_account("/authx"));
         assert!(Urls::at_root().is_account("/") && !Urls::at_root().is_account("/notes"));
+        let origin = url::Url::parse("https://login.example.com").unwrap();
+        assert_eq!(super::on_origin(&origin, "/auth/login?x=1"), "https://login.example.com/auth/login?x=1");
     }
 
     #[test]

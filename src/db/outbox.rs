@@ -58,23 +58,24 @@ macro_rules! due {
     };
 }
 
-const CLAIM_SQLITE: &str = concat!(
-    "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = $2, lease_token = $3 ",
-    "WHERE id = (SELECT id FROM outbox WHERE ",
-    due!(),
-    " ORDER BY next_attempt_at, id LIMIT 1) AND ",
-    due!(),
-    " RETURNING id, kind, challenge_id, body, attempts, created_at"
-);
+/// The claim, with the row lock Postgres takes (SQLite's single writer needs none).
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = $2, lease_token = $3 ",
+            "WHERE id = (SELECT id FROM outbox WHERE ",
+            due!(),
+            " ORDER BY next_attempt_at, id LIMIT 1",
+            $lock,
+            ") AND ",
+            due!(),
+            " RETURNING id, kind, challenge_id, body, attempts, created_at"
+        )
+    };
+}
 
-const CLAIM_POSTGRES: &str = concat!(
-    "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = $2, lease_token = $3 ",
-    "WHERE id = (SELECT id FROM outbox WHERE ",
-    due!(),
-    " ORDER BY next_attempt_at, id LIMIT 1 FOR UPDATE SKIP LOCKED) AND ",
-    due!(),
-    " RETURNING id, kind, challenge_id, body, attempts, created_at"
-);
+const CLAIM_SQLITE: &str = claim_sql!("");
+const CLAIM_POSTGRES: &str = claim_sql!(" FOR UPDATE SKIP LOCKED");
 
 /// Takes the lease on the oldest due row until `lease_until`, under `token`.
 pub async fn claim(
@@ -135,10 +136,11 @@ pub enum Setback<'a> {
 /// Records a failed or pointless attempt (and, for a code mail, the state the
 /// code page shows). False when the lease was lost meanwhile.
 pub async fn mark_setback(db: &Db, id: i64, token: &[u8], setback: Setback<'_>) -> Result<bool, sqlx::Error> {
+    // A cancelled code mail leaves the code page as it was: its code is used or replaced.
     let (status, next_at, error, keep_body, mail_status) = match setback {
-        Setback::Retry { at, error } => ("queued", Some(at), error, true, "retrying"),
-        Setback::GiveUp { error } => ("failed", None, error, false, "failed"),
-        Setback::Cancel { reason } => ("cancelled", None, reason, false, "failed"),
+        Setback::Retry { at, error } => ("queued", Some(at), error, true, Some("retrying")),
+        Setback::GiveUp { error } => ("failed", None, error, false, Some("failed")),
+        Setback::Cancel { reason } => ("cancelled", None, reason, false, None),
     };
     let settle = "UPDATE outbox SET status = $3, next_attempt_at = COALESCE($4, next_attempt_at), \
                   last_error = $5, lease_until = NULL, body = CASE WHEN $6 THEN body ELSE NULL END \
@@ -158,7 +160,7 @@ pub async fn mark_setback(db: &Db, id: i64, token: &[u8], setback: Setback<'_>) 
         else {
             return Ok(false);
         };
-        if let Some(challenge_id) = challenge_id.filter(|_| status != "cancelled") {
+        if let (Some(challenge_id), Some(mail_status)) = (challenge_id, mail_status) {
             sqlx::query(show).bind(challenge_id).bind(mail_status).execute(&mut *tx).await?;
         }
         tx.commit().await?;

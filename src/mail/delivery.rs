@@ -9,6 +9,7 @@ use crate::auth::challenge::ComposeMail;
 use crate::auth::email::EmailAddress;
 use crate::db::outbox::NewMail;
 use crate::startup::AppState;
+use crate::urls::on_origin;
 
 /// Composes the code mail for a challenge being issued, to be queued in the
 /// same transaction as the challenge.
@@ -18,8 +19,7 @@ pub fn code_mail<'a>(
     requested: &'a Requested,
 ) -> impl ComposeMail + 'a {
     move |code, link_token| {
-        let origin = state.public_origin.as_str().trim_end_matches('/');
-        let link = format!("{origin}{}?token={link_token}", state.urls.link);
+        let link = on_origin(&state.public_origin, &format!("{}?token={link_token}", state.urls.link));
         let letter = CodeMail {
             to: to.clone(),
             brand: &state.brand,

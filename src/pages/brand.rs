@@ -75,7 +75,7 @@ impl Logo {
     /// For mail, which has no origin: always absolute, from `public_url`.
     pub fn mail_src(&self, public_origin: &Url) -> String {
         match self {
-            Logo::Path(path) => format!("{}{path}", public_origin.as_str().trim_end_matches('/')),
+            Logo::Path(path) => crate::urls::on_origin(public_origin, path),
             Logo::Url(url) => url.to_string(),
         }
     }

@@ -17,6 +17,7 @@ use crate::db::users::User;
 use crate::error::{AppError, Problem};
 use crate::http::client_ip::is_trusted_peer;
 use crate::startup::AppState;
+use crate::urls::on_origin;
 
 #[derive(Deserialize)]
 pub struct VerifyQuery {
@@ -43,9 +44,7 @@ pub async fn verify(
     if !is_trusted_peer(&req, &state.trusted_proxies) {
         return HttpResponse::Unauthorized().content_type("text/plain").body("unauthorized");
     }
-    let Some(sign_in) = sign_in_url(&req, &state) else {
-        return HttpResponse::Unauthorized().content_type("text/plain").body("unauthorized");
-    };
+    let sign_in = sign_in_url(&req, &state);
     let wants_redirect = query.redirect.as_deref().is_some_and(|v| v == "1" || v == "true");
     if wants_redirect && accepts_html(&req) {
         return HttpResponse::Found().insert_header((LOCATION, sign_in)).finish();
@@ -76,15 +75,14 @@ fn identity(user: &User) -> HttpResponse {
 
 /// `PUBLIC_URL/login?return_to=<original URL>`, the original URL rebuilt
 /// from `X-Forwarded-Proto/Host/Uri` and dropped unless its host is allowed.
-/// `None` (a 401 without `Location`) should the URL not build.
-fn sign_in_url(req: &HttpRequest, state: &AppState) -> Option<String> {
+fn sign_in_url(req: &HttpRequest, state: &AppState) -> String {
     let original = match (forwarded(req, "proto"), forwarded(req, "host"), forwarded(req, "uri")) {
         (Some(proto), Some(host), Some(uri)) => Some(format!("{proto}://{host}{uri}")),
         _ => None,
     };
     let return_to = original.and_then(|o| state.return_policy.check(&o));
     let login = state.urls.login_returning_to(return_to.as_deref());
-    state.public_origin.join(&login).ok().map(String::from)
+    on_origin(&state.public_origin, &login)
 }
 
 /// `X-Forwarded-<name>`, as text. Only for a trusted proxy's request.
