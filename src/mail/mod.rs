@@ -115,3 +115,42 @@ async fn print_and_save(dir: &Path, letter: &Letter, message: &Message) -> anyho
     );
     Ok(())
 }
+
+/// What the tests of every mail share: a sample requester, and checks that
+/// run on both parts of a letter.
+#[cfg(test)]
+pub(crate) mod samples {
+    use time::macros::datetime;
+
+    use super::Letter;
+    use super::requested::Requested;
+
+    /// Firefox on Windows, from a documentation address, at a fixed time.
+    pub fn firefox_on_windows() -> Requested {
+        Requested {
+            browser: "Firefox on Windows 10".into(),
+            ip: Some("203.0.113.7".into()),
+            at: datetime!(2026-12-03 14:03 UTC),
+        }
+    }
+
+    /// Each fact is in the text part and in the HTML part, and neither has a
+    /// template tag left over.
+    pub fn assert_both_parts_say(letter: &Letter, facts: &[&str]) {
+        for part in [&letter.text, &letter.html] {
+            for fact in facts {
+                assert!(part.contains(fact), "{fact} missing from {part}");
+            }
+            assert!(!part.contains("{{") && !part.contains("{%"), "{part}");
+        }
+    }
+
+    /// Neither part mentions any of `absent`.
+    pub fn assert_neither_part_says(letter: &Letter, absent: &[&str]) {
+        for part in [&letter.text, &letter.html] {
+            for text in absent {
+                assert!(!part.contains(text), "{text} in {part}");
+            }
+        }
+    }
+}
