@@ -31,6 +31,13 @@ async fn enter_password(chrome: &Chrome, app: &TestApp, password: &str) {
     chrome.press("/login").await;
 }
 
+/// From the sign-in page to the code page with the right password; returns the mail.
+async fn to_the_code_page(chrome: &Chrome, app: &TestApp) -> crate::mail::Mail {
+    chrome.open("/login").await;
+    enter_password(chrome, app, &app.user.password).await;
+    app.next_mail().await
+}
+
 async fn enter_code(chrome: &Chrome, code: &str) {
     chrome.type_into("#code", code).await;
     chrome.press("/login/code").await;
@@ -109,9 +116,7 @@ async fn wrong_password_wrong_code_and_a_resend_too_soon(viewport: Viewport) {
 async fn replaced_used_and_dead_codes(viewport: Viewport) {
     let app = spawn_app_with(Backend::Sqlite, |s| s.otp_resend_cooldown_secs = 0).await;
     let Some(chrome) = browser(&app, viewport).await else { return };
-    chrome.open("/login").await;
-    enter_password(&chrome, &app, &app.user.password).await;
-    let first = app.next_mail().await;
+    let first = to_the_code_page(&chrome, &app).await;
     chrome.press("/login/code/resend").await;
     assert_on(&chrome, "/login/code", "Enter your code").await;
     let second = app.next_mail().await;
@@ -127,9 +132,7 @@ async fn replaced_used_and_dead_codes(viewport: Viewport) {
     chrome.check_page("error-too-many-wrong-codes").await;
 
     // A link that was used already, opened again (from the newest mail, in a new sign-in).
-    chrome.open("/login").await;
-    enter_password(&chrome, &app, &app.user.password).await;
-    let link = app.next_mail().await.link();
+    let link = to_the_code_page(&chrome, &app).await.link();
     chrome.driver.goto(&link).await.unwrap();
     chrome.press("/login/link").await;
     assert_on(&chrome, "/", "Your account").await;
@@ -142,9 +145,7 @@ async fn an_expired_code_an_expired_sign_in_and_an_unknown_page(viewport: Viewpo
     let app = spawn_app_with(Backend::Sqlite, |s| s.otp_ttl_secs = 1).await;
     let Some(chrome) = browser(&app, viewport).await else { return };
     // Leaving a sign-in half done ("Use another account"), then coming back to it.
-    chrome.open("/login").await;
-    enter_password(&chrome, &app, &app.user.password).await;
-    app.next_mail().await;
+    to_the_code_page(&chrome, &app).await;
     chrome.press("/logout").await;
     chrome.open("/login/code").await;
     assert_on(&chrome, "/login", "Sign in").await;
