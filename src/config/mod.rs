@@ -141,6 +141,11 @@ const LIST_KEYS: [&str; 3] = ["trusted_proxies", "allowed_return_hosts", "frame_
 impl Settings {
     /// Reads the optional TOML file, then the environment, then validates.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        Self::load_with(file, None)
+    }
+
+    /// `load`, with `env` standing in for the process environment (tests).
+    fn load_with(file: Option<&Path>, env: Option<config::Map<String, String>>) -> anyhow::Result<Self> {
         let mut builder = config::Config::builder();
         if let Some(path) = file {
             if !path.exists() {
@@ -151,7 +156,8 @@ impl Settings {
         let mut env = config::Environment::with_prefix("GATEHOUSE")
             .prefix_separator("_")
             .try_parsing(true)
-            .list_separator(",");
+            .list_separator(",")
+            .source(env);
         for key in LIST_KEYS {
             env = env.with_list_parse_key(key);
         }
@@ -198,6 +204,14 @@ impl Settings {
             (1..=30 * 86_400).contains(&self.session_absolute_timeout_secs),
             "session_absolute_timeout_secs",
             "must be 1 to 2592000",
+        )?;
+        // SECURITY.md items 7 and 12: the budget keeps a guesser who holds the
+        // password below 5e-5 a day; a stop after at most 100 failures.
+        check((1..=50).contains(&self.code_failure_budget), "code_failure_budget", "must be 1 to 50")?;
+        check(
+            (1..=100).contains(&self.password_max_consecutive_failures),
+            "password_max_consecutive_failures",
+            "must be 1 to 100",
         )?;
         check((1..=300).contains(&self.smtp_timeout_secs), "smtp_timeout_secs", "must be 1 to 300")?;
         check((1..=50).contains(&self.mail_max_attempts), "mail_max_attempts", "must be 1 to 50")?;
@@ -281,6 +295,50 @@ mod tests {
         std::fs::write(&file, "[[access_rules]]\nhost = \"wiki.example.com/x\"\nallow = []\n").unwrap();
         let Err(error) = Settings::load(Some(&file)) else { panic!("a bad host is refused") };
         assert!(error.to_string().contains("access_rules"), "{error}");
+    }
+
+    #[test]
+    fn every_out_of_range_value_is_refused_naming_its_key() {
+        type Spoil = fn(&mut Settings);
+        let cases: [(&str, Spoil); 16] = [
+            ("database_url", |s| s.database_url = "mysql://x".into()),
+            ("bind", |s| s.bind = "localhost".into()),
+            ("otp_ttl_secs", |s| s.otp_ttl_secs = 3601),
+            ("otp_max_attempts", |s| s.otp_max_attempts = 11),
+            ("argon2_parallelism", |s| s.argon2_parallelism = 0),
+            ("session_idle_timeout_secs", |s| s.session_idle_timeout_secs = 0),
+            ("session_absolute_timeout_secs", |s| s.session_absolute_timeout_secs = 31 * 86_400),
+            ("code_failure_budget", |s| s.code_failure_budget = 51),
+            ("password_max_consecutive_failures", |s| s.password_max_consecutive_failures = 101),
+            ("mail_max_attempts", |s| s.mail_max_attempts = 0),
+            ("mail_retry_delay_secs", |s| s.mail_retry_delay_secs = 601),
+            ("smtp_ca_file", |s| s.smtp_ca_file = Some("/no/such/ca.pem".into())),
+            ("site_name", |s| s.site_name = "  ".into()),
+            ("trusted_proxies", |s| s.trusted_proxies = vec!["10.0.0.0/33".into()]),
+            ("allowed_return_hosts", |s| s.allowed_return_hosts = vec!["https://x.example".into()]),
+            ("support_url", |s| s.support_url = Some("javascript:alert(1)".into())),
+        ];
+        for (key, spoil) in cases {
+            let mut settings = Settings::default();
+            spoil(&mut settings);
+            let refused = settings.validate().err().unwrap_or_else(|| panic!("{key} was accepted"));
+            assert!(refused.to_string().contains(&format!("`{key}`")), "{key}: {refused}");
+        }
+    }
+
+    #[test]
+    fn list_keys_in_the_environment_are_split_at_commas() {
+        let env = config::Map::from([
+            ("GATEHOUSE_FRAME_ANCESTORS".into(), "https://a.example.com,https://b.example.com".into()),
+            ("GATEHOUSE_TRUSTED_PROXIES".into(), "127.0.0.1/32,10.0.0.0/8".into()),
+            ("GATEHOUSE_ALLOWED_RETURN_HOSTS".into(), "app.example.com".into()),
+            ("GATEHOUSE_OTP_LENGTH".into(), "8".into()),
+        ]);
+        let settings = Settings::load_with(None, Some(env)).unwrap();
+        assert_eq!(settings.frame_ancestors, ["https://a.example.com", "https://b.example.com"]);
+        assert_eq!(settings.trusted_proxies, ["127.0.0.1/32", "10.0.0.0/8"]);
+        assert_eq!(settings.allowed_return_hosts, ["app.example.com"]);
+        assert_eq!(settings.otp_length, 8);
     }
 
     #[test]
