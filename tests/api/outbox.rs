@@ -27,6 +27,7 @@ on_both_backends! {
     a_replaced_code_mail_still_waiting_is_never_sent,
     a_mail_server_that_never_answers_costs_a_timeout_not_a_stuck_sender,
     the_cleanup_forgets_settled_mail_after_a_week_and_browsers_after_400_days,
+    a_sender_whose_lease_was_taken_over_can_record_nothing,
 }
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -304,4 +305,28 @@ async fn the_cleanup_forgets_settled_mail_after_a_week_and_browsers_after_400_da
     let statuses: Vec<String> = db.outbox_rows().await.into_iter().map(|r| r.status).collect();
     assert_eq!(statuses, ["queued", "sent"], "a queued mail stays however old; settled ones go after a week");
     assert_eq!(db.known_browsers().await, 1);
+}
+
+/// What "never recorded twice" rests on: once a lease has run out and
+/// another sender claimed the row, the first sender's outcome is refused.
+async fn a_sender_whose_lease_was_taken_over_can_record_nothing(backend: Backend) {
+    use gatehouse::db::outbox::{NewMail, Setback, claim, enqueue, mark_sent, mark_setback};
+    let cli = Cli::new(backend).await;
+    let db = gatehouse::db::Db::connect(&cli.database.url).await.unwrap();
+    db.migrate().await.unwrap();
+    let mail = NewMail { kind: "new_sign_in", recipient: "ann@example.com".into(), body: vec![1, 2, 3] };
+    enqueue(&db, &mail, 100).await.unwrap();
+
+    let first = claim(&db, 100, 110, b"first").await.unwrap().expect("the row is due");
+    assert!(claim(&db, 105, 115, b"second").await.unwrap().is_none(), "leased rows are not claimed");
+    let second =
+        claim(&db, 111, 121, b"second").await.unwrap().expect("claimed again after the lease ran out");
+    assert_eq!(first.id, second.id);
+
+    assert!(!mark_sent(&db, first.id, b"first", 112, 600).await.unwrap(), "the old lease records nothing");
+    let retry = Setback::Retry { at: 200, error: "late" };
+    assert!(!mark_setback(&db, first.id, b"first", retry).await.unwrap());
+    assert!(mark_sent(&db, second.id, b"second", 113, 600).await.unwrap(), "the lease holder settles it");
+    let rows = crate::inspect::Database::open(&cli.database.url).await.outbox_rows().await;
+    assert_eq!((rows.len(), rows[0].status.as_str(), rows[0].attempts), (1, "sent", 2));
 }
