@@ -31,7 +31,7 @@ async fn main() -> anyhow::Result<()> {
         match portal.demo_account().await? {
             Some(password) => println!(
                 "  Open {public_url}/notes and sign in as {} with {password}\n  The sign-in code is printed here.\n",
-                gatehouse::portal::DEMO_EMAIL
+                gatehouse::web::portal::DEMO_EMAIL
             ),
             None => {
                 println!("  Accounts already exist, so no demo account was made: sign in with one of them.\n")

@@ -5,11 +5,12 @@
 use std::net::TcpListener;
 use std::time::Duration;
 
-use gatehouse::auth::email::EmailAddress;
-use gatehouse::auth::password::{Password, PasswordHasher};
 use gatehouse::config::Settings;
+use gatehouse::core::hashing::PasswordHasher;
 use gatehouse::db::{Db, users};
-use gatehouse::startup::Application;
+use gatehouse::domain::email::EmailAddress;
+use gatehouse::domain::password::Password;
+use gatehouse::web::server::Application;
 
 pub const EMAIL: &str = "bench@example.com";
 pub const PASSWORD: &str = "a benchmark passphrase";
@@ -38,8 +39,9 @@ pub async fn start_portal(
     configure(&mut settings);
     let db = Db::connect(&settings.database_url).await?;
     db.migrate().await?;
-    let hash = PasswordHasher::new(&settings)?.hash(&Password::new_secret(PASSWORD.into())?).await?;
-    users::insert(&db, &EmailAddress::parse(EMAIL)?, None, &hash).await?;
+    let hasher = PasswordHasher::new(&settings.check()?.hashing)?;
+    let hash = hasher.hash(&Password::new_secret(PASSWORD.into())?).await?;
+    users::insert(&db, &EmailAddress::parse(EMAIL)?, None, &hash, 0).await?;
     let app = Application::build_with_listener(settings, listener).await?;
     tokio::spawn(app.run_until_stopped());
     Ok(base)

@@ -3,16 +3,17 @@
 use anyhow::Context;
 
 use super::open_db;
-use crate::auth::email::EmailAddress;
-use crate::config::Settings;
-use crate::db::{audit, now};
+use crate::config::Config;
+use crate::db::audit;
+use crate::domain::clock::Clock;
+use crate::domain::email::EmailAddress;
 
-pub async fn run(settings: &Settings, user: Option<&str>, since: &str) -> anyhow::Result<()> {
+pub async fn run(config: &Config, user: Option<&str>, since: &str) -> anyhow::Result<()> {
     let since = humantime::parse_duration(since)
         .with_context(|| format!("--since {since:?} is not a duration such as 24h"))?;
     let email = user.map(EmailAddress::parse).transpose()?;
-    let db = open_db(settings).await?;
-    let from = now() - i64::try_from(since.as_secs()).unwrap_or(i64::MAX / 2);
+    let db = open_db(config).await?;
+    let from = Clock::system().now() - i64::try_from(since.as_secs()).unwrap_or(i64::MAX / 2);
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
     for row in audit::list(&db, email.as_ref().map(EmailAddress::as_str), from).await? {
         let at = time::OffsetDateTime::from_unix_timestamp(row.at)

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use crate::config::Settings;
+use crate::config::{Config, Settings};
 use crate::db::Db;
 
 #[derive(Parser)]
@@ -56,22 +56,27 @@ enum Command {
 impl Cli {
     pub async fn run(self) -> anyhow::Result<()> {
         let settings = Settings::load(self.config.as_deref())?;
-        match self.command.unwrap_or(Command::Serve { demo: false }) {
-            Command::Serve { demo } => serve::run(settings, demo).await,
+        let command = self.command.unwrap_or(Command::Serve { demo: false });
+        if let Command::Serve { demo } = command {
+            return serve::run(settings, demo).await;
+        }
+        let config = settings.check()?;
+        match command {
+            Command::Serve { .. } => unreachable!("served above"),
             Command::Migrate => {
-                open_db(&settings).await?;
+                open_db(&config).await?;
                 println!("migrations applied");
                 Ok(())
             }
-            Command::User(command) => user::run(&settings, command).await,
-            Command::Audit { user, since } => audit::run(&settings, user.as_deref(), &since).await,
-            Command::Outbox { errors } => outbox::run(&settings, errors).await,
+            Command::User(command) => user::run(&config, command).await,
+            Command::Audit { user, since } => audit::run(&config, user.as_deref(), &since).await,
+            Command::Outbox { errors } => outbox::run(&config, errors).await,
         }
     }
 }
 
-async fn open_db(settings: &Settings) -> anyhow::Result<Db> {
-    let db = Db::connect(&settings.database_url).await?;
+async fn open_db(config: &Config) -> anyhow::Result<Db> {
+    let db = Db::connect(&config.database_url).await?;
     db.migrate().await?;
     Ok(db)
 }

@@ -2,17 +2,16 @@
 //! and the latest errors.
 
 use super::open_db;
-use crate::config::Settings;
+use crate::config::Config;
 use crate::db::outbox;
+use crate::domain::mail::OutboxStatus;
 
-const STATUSES: [&str; 5] = ["queued", "sending", "sent", "failed", "cancelled"];
-
-pub async fn run(settings: &Settings, errors: u16) -> anyhow::Result<()> {
-    let db = open_db(settings).await?;
+pub async fn run(config: &Config, errors: u16) -> anyhow::Result<()> {
+    let db = open_db(config).await?;
     let counts = outbox::counts(&db).await?;
-    for status in STATUSES {
-        let count = counts.iter().find(|(s, _)| s == status).map_or(0, |(_, n)| *n);
-        println!("{status:<10}{count}");
+    for &status in OutboxStatus::ALL {
+        let count = counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
+        println!("{:<10}{count}", status.as_str());
     }
     let troubles = outbox::troubles(&db, i64::from(errors)).await?;
     if troubles.is_empty() {

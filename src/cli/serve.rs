@@ -1,8 +1,8 @@
 //! `gatehouse serve [--demo]`.
 
 use crate::config::Settings;
-use crate::portal::DEMO_EMAIL;
-use crate::startup::Application;
+use crate::web::portal::DEMO_EMAIL;
+use crate::web::server::Application;
 
 pub async fn run(settings: Settings, demo: bool) -> anyhow::Result<()> {
     let public_url = settings.public_url.clone();

@@ -7,11 +7,14 @@ use anyhow::{Context, bail};
 use clap::Subcommand;
 
 use super::open_db;
-use crate::auth::display_name::DisplayName;
-use crate::auth::email::EmailAddress;
-use crate::auth::password::{Password, PasswordHasher};
-use crate::config::Settings;
-use crate::db::{sessions, users};
+use crate::config::Config;
+use crate::core::accounts::Accounts;
+use crate::core::hashing::PasswordHasher;
+use crate::core::throttle::Throttle;
+use crate::domain::clock::Clock;
+use crate::domain::display_name::DisplayName;
+use crate::domain::email::EmailAddress;
+use crate::domain::password::Password;
 
 #[derive(Subcommand)]
 pub enum UserCommand {
@@ -45,74 +48,70 @@ pub enum UserCommand {
     Unlock { email: String },
 }
 
-pub async fn run(settings: &Settings, command: UserCommand) -> anyhow::Result<()> {
-    match command {
+pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
+    let db = open_db(config).await?;
+    let clock = Clock::system();
+    let hasher = PasswordHasher::new(&config.hashing)?;
+    let throttle = Throttle::new(db.clone(), clock.clone(), config.limits.clone());
+    let accounts = Accounts { db: &db, clock: &clock, hasher: &hasher, throttle: &throttle };
+    let said = match command {
         UserCommand::Add { email, name, password_stdin } => {
-            let email = EmailAddress::parse(&email)?;
-            let name = name.as_deref().map(DisplayName::parse).transpose()?;
-            let password = read_password(password_stdin)?;
-            let db = open_db(settings).await?;
-            let hash = PasswordHasher::new(settings)?.hash(&password).await?;
-            users::insert(&db, &email, name.as_ref(), &hash).await?;
-            println!("added {email}");
+            let (email, name) = (EmailAddress::parse(&email)?, parse_name(name.as_deref())?);
+            accounts.add(&email, name.as_ref(), &read_password(password_stdin)?).await?;
+            format!("added {email}")
         }
-        UserCommand::List => {
-            let db = open_db(settings).await?;
-            for user in users::list(&db).await? {
-                let state = if user.disabled { "disabled" } else { "enabled" };
-                println!("{}\t{state}\t{}", user.email, user.name.unwrap_or_default());
-            }
-        }
+        UserCommand::List => list(&accounts).await?,
         UserCommand::SetName { email, name } => {
-            let email = EmailAddress::parse(&email)?;
-            let name = name.as_deref().map(DisplayName::parse).transpose()?;
-            users::set_name(&open_db(settings).await?, &email, name.as_ref()).await?;
+            let (email, name) = (EmailAddress::parse(&email)?, parse_name(name.as_deref())?);
+            accounts.set_name(&email, name.as_ref()).await?;
             match name {
-                Some(name) => println!("{email} is now named {name}"),
-                None => println!("{email} has no name now"),
+                Some(name) => format!("{email} is now named {name}"),
+                None => format!("{email} has no name now"),
             }
         }
         UserCommand::Disable { email } => {
             let email = EmailAddress::parse(&email)?;
-            let db = open_db(settings).await?;
-            users::set_disabled(&db, &email, true).await?;
-            end_sessions(&db, &email).await?;
-            println!("disabled {email}");
+            accounts.disable(&email).await?;
+            format!("disabled {email}")
         }
         UserCommand::Enable { email } => {
             let email = EmailAddress::parse(&email)?;
-            users::set_disabled(&open_db(settings).await?, &email, false).await?;
-            println!("enabled {email}");
+            accounts.enable(&email).await?;
+            format!("enabled {email}")
         }
         UserCommand::SetPassword { email, password_stdin } => {
             let email = EmailAddress::parse(&email)?;
-            let password = read_password(password_stdin)?;
-            let db = open_db(settings).await?;
-            let hash = PasswordHasher::new(settings)?.hash(&password).await?;
-            users::set_password_hash(&db, &email, &hash).await?;
-            end_sessions(&db, &email).await?;
-            crate::auth::throttle::unlock(&db, email.as_str()).await?;
-            println!("password changed for {email}");
+            accounts.set_password(&email, &read_password(password_stdin)?).await?;
+            format!("password changed for {email}")
         }
         UserCommand::Unlock { email } => {
             let email = EmailAddress::parse(&email)?;
-            crate::auth::throttle::unlock(&open_db(settings).await?, email.as_str()).await?;
-            println!("unlocked {email}");
+            accounts.unlock(&email).await?;
+            format!("unlocked {email}")
         }
         UserCommand::Remove { email } => {
             let email = EmailAddress::parse(&email)?;
-            users::remove(&open_db(settings).await?, &email).await?;
-            println!("removed {email}");
+            accounts.remove(&email).await?;
+            format!("removed {email}")
         }
+    };
+    if !said.is_empty() {
+        println!("{said}");
     }
     Ok(())
 }
 
-async fn end_sessions(db: &crate::db::Db, email: &EmailAddress) -> anyhow::Result<()> {
-    if let Some(user) = users::find_by_email(db, email).await? {
-        sessions::delete_for_user(db, user.id).await?;
-    }
-    Ok(())
+fn parse_name(raw: Option<&str>) -> anyhow::Result<Option<DisplayName>> {
+    Ok(raw.map(DisplayName::parse).transpose()?)
+}
+
+/// One line per account: email, enabled or disabled, display name.
+async fn list(accounts: &Accounts<'_>) -> anyhow::Result<String> {
+    let lines = accounts.list().await?.into_iter().map(|user| {
+        let state = if user.disabled { "disabled" } else { "enabled" };
+        format!("{}\t{state}\t{}", user.email, user.name.unwrap_or_default())
+    });
+    Ok(lines.collect::<Vec<_>>().join("\n"))
 }
 
 /// One line from stdin (line ending dropped), or a prompt on the terminal.

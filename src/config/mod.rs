@@ -1,17 +1,21 @@
 //! Settings: a TOML file plus `GATEHOUSE_*` environment variables (the
-//! environment wins), checked once at start-up so that a bad value stops the
-//! process with a message naming its key.
+//! environment wins), as written (`Settings`), and checked once into the
+//! compiled form the portal runs on (`Config`, in `check`), so that a bad
+//! value stops the process with a message naming its key.
 
+mod check;
 mod origins;
+mod secret;
+mod smtp;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use serde::Deserialize;
-use url::Url;
 
-use origins::{is_frame_ancestor, is_parent_domain};
-pub use origins::{is_https_or_loopback, is_loopback_host, is_plain_host};
+pub use check::{CodeRules, Config, HashingRules, Limits, MailConfig, SessionRules};
+pub use secret::SecretSource;
+pub use smtp::SmtpSettings;
 
 /// Every setting of PRODUCT.md, with its default.
 #[derive(Clone, Deserialize)]
@@ -69,7 +73,7 @@ pub struct Settings {
     /// the apps on its subdomains); unset: only `public_url`'s host.
     pub cookie_domain: Option<String>,
     /// Per-host allow-lists checked by `/auth/verify` (TOML `[[access_rules]]`).
-    pub access_rules: Vec<crate::auth::access::AccessRule>,
+    pub access_rules: Vec<crate::domain::access::AccessRule>,
     /// Origins that may show the pages in a frame (CSP `frame-ancestors`); empty: none.
     pub frame_ancestors: Vec<String>,
     pub site_name: String,
@@ -139,7 +143,8 @@ impl Default for Settings {
 const LIST_KEYS: [&str; 3] = ["trusted_proxies", "allowed_return_hosts", "frame_ancestors"];
 
 impl Settings {
-    /// Reads the optional TOML file, then the environment, then validates.
+    /// Reads the optional TOML file, then the environment. `check` then
+    /// says whether the values make sense.
     pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
         Self::load_with(file, None)
     }
@@ -161,201 +166,13 @@ impl Settings {
         for key in LIST_KEYS {
             env = env.with_list_parse_key(key);
         }
-        let settings: Settings = builder
+        builder
             .add_source(env)
             .build()
             .and_then(|c| c.try_deserialize())
-            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
-        settings.validate()?;
-        Ok(settings)
-    }
-
-    /// Checks every value whose type alone does not make it valid.
-    pub fn validate(&self) -> anyhow::Result<()> {
-        fn check(ok: bool, key: &str, why: &str) -> anyhow::Result<()> {
-            if ok { Ok(()) } else { bail!("invalid configuration: `{key}` {why}") }
-        }
-        check(
-            self.database_url.starts_with("sqlite:")
-                || self.database_url.starts_with("postgres://")
-                || self.database_url.starts_with("postgresql://"),
-            "database_url",
-            "must start with sqlite: or postgres://",
-        )?;
-        check(
-            self.bind.parse::<std::net::SocketAddr>().is_ok(),
-            "bind",
-            "must be an address such as 127.0.0.1:8080",
-        )?;
-        self.public_origin()?;
-        check((6..=10).contains(&self.otp_length), "otp_length", "must be 6 to 10 digits")?;
-        check((1..=3600).contains(&self.otp_ttl_secs), "otp_ttl_secs", "must be 1 to 3600")?;
-        check((1..=10).contains(&self.otp_max_attempts), "otp_max_attempts", "must be 1 to 10")?;
-        check(self.otp_resend_cooldown_secs <= 3600, "otp_resend_cooldown_secs", "must be at most 3600")?;
-        check(self.argon2_memory_kib >= 19_456, "argon2_memory_kib", "must be at least 19456 (19 MiB)")?;
-        check(self.argon2_iterations >= 2, "argon2_iterations", "must be at least 2")?;
-        check((1..=16).contains(&self.argon2_parallelism), "argon2_parallelism", "must be 1 to 16")?;
-        check(
-            (1..=86_400).contains(&self.session_idle_timeout_secs),
-            "session_idle_timeout_secs",
-            "must be 1 to 86400",
-        )?;
-        check(
-            (1..=30 * 86_400).contains(&self.session_absolute_timeout_secs),
-            "session_absolute_timeout_secs",
-            "must be 1 to 2592000",
-        )?;
-        // SECURITY.md items 7 and 12: the budget keeps a guesser who holds the
-        // password below 5e-5 a day; a stop after at most 100 failures.
-        check((1..=50).contains(&self.code_failure_budget), "code_failure_budget", "must be 1 to 50")?;
-        check(
-            (1..=100).contains(&self.password_max_consecutive_failures),
-            "password_max_consecutive_failures",
-            "must be 1 to 100",
-        )?;
-        check((1..=300).contains(&self.smtp_timeout_secs), "smtp_timeout_secs", "must be 1 to 300")?;
-        check((1..=50).contains(&self.mail_max_attempts), "mail_max_attempts", "must be 1 to 50")?;
-        check((1..=600).contains(&self.mail_retry_delay_secs), "mail_retry_delay_secs", "must be 1 to 600")?;
-        if let Some(ca) = &self.smtp_ca_file {
-            check(ca.is_file(), "smtp_ca_file", "must be a PEM file")?;
-        }
-        check(!self.site_name.trim().is_empty(), "site_name", "must not be empty")?;
-        for proxy in &self.trusted_proxies {
-            crate::http::client_ip::Cidr::parse(proxy)
-                .with_context(|| format!("invalid configuration: `trusted_proxies` entry {proxy:?}"))?;
-        }
-        if let Some(domain) = &self.cookie_domain {
-            check(
-                self.is_https(),
-                "cookie_domain",
-                "needs an https public_url (the cookie is then __Secure- and Secure)",
-            )?;
-            let host =
-                Url::parse(&self.public_url).ok().and_then(|u| u.host_str().map(str::to_ascii_lowercase));
-            check(
-                is_parent_domain(domain, host.as_deref().unwrap_or_default()),
-                "cookie_domain",
-                "must be public_url's host or a parent domain of it, such as example.com for login.example.com",
-            )?;
-        }
-        crate::auth::access::AccessRules::new(&self.access_rules)
-            .map_err(|e| anyhow::anyhow!("invalid configuration: `access_rules` {e}"))?;
-        for origin in &self.frame_ancestors {
-            check(
-                is_frame_ancestor(origin),
-                "frame_ancestors",
-                "entries must be origins such as https://portal.example.com (http only for loopback hosts)",
-            )?;
-        }
-        for host in &self.allowed_return_hosts {
-            check(
-                crate::auth::return_to::HostPattern::parse(host).is_some(),
-                "allowed_return_hosts",
-                "entries must be host, host:port or *.example.com",
-            )?;
-        }
-        if let Some(support) = &self.support_url {
-            check(
-                Url::parse(support).is_ok_and(|u| matches!(u.scheme(), "https" | "http" | "mailto")),
-                "support_url",
-                "must be an https:, http: or mailto: URL",
-            )?;
-        }
-        // The accent is written into CSS and the logo into pages and mails:
-        // both are parsed strictly, by the code that uses them.
-        crate::pages::brand::Brand::load(self)?;
-        if let Some(smtp) = &self.smtp_url {
-            crate::mail::transport::SmtpSettings::parse(smtp)
-                .map_err(|e| anyhow::anyhow!("invalid configuration: `smtp_url` {e}"))?;
-        }
-        crate::mail::parse_mailbox(&self.mail_from)
-            .map_err(|e| anyhow::anyhow!("invalid configuration: `mail_from` {e}"))?;
-        Ok(())
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn access_rules_come_from_the_toml_file() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("gatehouse.toml");
-        std::fs::write(
-            &file,
-            "[[access_rules]]\nhost = \"wiki.example.com\"\nallow = [\"alice@example.com\", \"example.org\"]\n",
-        )
-        .unwrap();
-        let settings = Settings::load(Some(&file)).unwrap();
-        assert_eq!(settings.access_rules.len(), 1);
-        assert_eq!(settings.access_rules[0].host, "wiki.example.com");
-        assert_eq!(settings.access_rules[0].allow, ["alice@example.com", "example.org"]);
-
-        std::fs::write(&file, "[[access_rules]]\nhost = \"wiki.example.com/x\"\nallow = []\n").unwrap();
-        let Err(error) = Settings::load(Some(&file)) else { panic!("a bad host is refused") };
-        assert!(error.to_string().contains("access_rules"), "{error}");
-    }
-
-    #[test]
-    fn every_out_of_range_value_is_refused_naming_its_key() {
-        type Spoil = fn(&mut Settings);
-        let cases: [(&str, Spoil); 16] = [
-            ("database_url", |s| s.database_url = "mysql://x".into()),
-            ("bind", |s| s.bind = "localhost".into()),
-            ("otp_ttl_secs", |s| s.otp_ttl_secs = 3601),
-            ("otp_max_attempts", |s| s.otp_max_attempts = 11),
-            ("argon2_parallelism", |s| s.argon2_parallelism = 0),
-            ("session_idle_timeout_secs", |s| s.session_idle_timeout_secs = 0),
-            ("session_absolute_timeout_secs", |s| s.session_absolute_timeout_secs = 31 * 86_400),
-            ("code_failure_budget", |s| s.code_failure_budget = 51),
-            ("password_max_consecutive_failures", |s| s.password_max_consecutive_failures = 101),
-            ("mail_max_attempts", |s| s.mail_max_attempts = 0),
-            ("mail_retry_delay_secs", |s| s.mail_retry_delay_secs = 601),
-            ("smtp_ca_file", |s| s.smtp_ca_file = Some("/no/such/ca.pem".into())),
-            ("site_name", |s| s.site_name = "  ".into()),
-            ("trusted_proxies", |s| s.trusted_proxies = vec!["10.0.0.0/33".into()]),
-            ("allowed_return_hosts", |s| s.allowed_return_hosts = vec!["https://x.example".into()]),
-            ("support_url", |s| s.support_url = Some("javascript:alert(1)".into())),
-        ];
-        for (key, spoil) in cases {
-            let mut settings = Settings::default();
-            spoil(&mut settings);
-            let refused = settings.validate().err().unwrap_or_else(|| panic!("{key} was accepted"));
-            assert!(refused.to_string().contains(&format!("`{key}`")), "{key}: {refused}");
-        }
-    }
-
-    #[test]
-    fn list_keys_in_the_environment_are_split_at_commas() {
-        let env = config::Map::from([
-            ("GATEHOUSE_FRAME_ANCESTORS".into(), "https://a.example.com,https://b.example.com".into()),
-            ("GATEHOUSE_TRUSTED_PROXIES".into(), "127.0.0.1/32,10.0.0.0/8".into()),
-            ("GATEHOUSE_ALLOWED_RETURN_HOSTS".into(), "app.example.com".into()),
-            ("GATEHOUSE_OTP_LENGTH".into(), "8".into()),
-        ]);
-        let settings = Settings::load_with(None, Some(env)).unwrap();
-        assert_eq!(settings.frame_ancestors, ["https://a.example.com", "https://b.example.com"]);
-        assert_eq!(settings.trusted_proxies, ["127.0.0.1/32", "10.0.0.0/8"]);
-        assert_eq!(settings.allowed_return_hosts, ["app.example.com"]);
-        assert_eq!(settings.otp_length, 8);
-    }
-
-    #[test]
-    fn defaults_are_valid() {
-        Settings::default().validate().unwrap();
-    }
-
-    #[test]
-    fn a_bad_value_names_its_key() {
-        let settings = Settings { otp_length: 4, ..Settings::default() };
-        let err = settings.validate().unwrap_err().to_string();
-        assert!(err.contains("otp_length"), "{err}");
-    }
-
-    #[test]
-    fn weak_argon2_parameters_are_refused() {
-        let settings = Settings { argon2_memory_kib: 1024, ..Settings::default() };
-        assert!(settings.validate().unwrap_err().to_string().contains("argon2_memory_kib"));
-    }
-}
+mod tests;

@@ -1,13 +1,11 @@
 //! The origins and hosts in the settings: `public_url`, `cookie_domain`,
-//! `frame_ancestors`, and the host checks that keep a setting from writing
-//! more than a host into a header.
-
-use std::net::IpAddr;
+//! `frame_ancestors`.
 
 use anyhow::bail;
 use url::Url;
 
 use super::Settings;
+use crate::domain::host::{is_https_or_loopback, is_loopback_host, is_plain_host};
 
 impl Settings {
     /// `public_url` as an origin: http(s), a host, no path. Plain http is only
@@ -26,11 +24,6 @@ impl Settings {
             );
         }
         Ok(url)
-    }
-
-    /// Whether the portal is served over https (then cookies are `__Host-` and `Secure`).
-    pub fn is_https(&self) -> bool {
-        self.public_url.starts_with("https://")
     }
 }
 
@@ -53,39 +46,6 @@ pub(super) fn is_frame_ancestor(raw: &str) -> bool {
     is_https_or_loopback(&url) && is_plain_host(&url) && url.origin().ascii_serialization() == raw
 }
 
-/// https, or plain http to a loopback host (development).
-pub fn is_https_or_loopback(url: &Url) -> bool {
-    url.scheme() == "https" || (url.scheme() == "http" && is_loopback_host(url))
-}
-
-/// A host that can be written into a header or a CSP source as it is: an IP
-/// address, or a DNS name of letters, digits and hyphens. The URL parser
-/// lets `*`, `;` and `,` into hosts, each of which would change what a CSP
-/// source means.
-pub fn is_plain_host(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d
-            .split('.')
-            .all(|label| !label.is_empty() && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')),
-        Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) => true,
-        None => false,
-    }
-}
-
-/// True for `localhost` and loopback IP addresses.
-pub fn is_loopback_host(url: &Url) -> bool {
-    match url.host() {
-        // Non-http schemes (smtp:) keep IP addresses as opaque host names.
-        Some(url::Host::Domain(d)) => {
-            d.eq_ignore_ascii_case("localhost")
-                || d.trim_matches(|c| c == '[' || c == ']').parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback())
-        }
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -97,8 +57,8 @@ mod tests {
             cookie_domain: Some(domain.into()),
             ..Settings::default()
         };
-        assert!(with("https://login.example.com", "example.com").validate().is_ok());
-        assert!(with("https://example.com", "example.com").validate().is_ok());
+        assert!(with("https://login.example.com", "example.com").check().is_ok());
+        assert!(with("https://example.com", "example.com").check().is_ok());
         for (url, domain) in [
             ("https://login.example.com", "other.com"),
             ("https://login.example.com", "ample.com"),
@@ -107,7 +67,7 @@ mod tests {
             ("https://login.example.com", "example.com; Path=/x"),
             ("http://127.0.0.1:8080", "127.0.0.1"),
         ] {
-            let Err(error) = with(url, domain).validate() else { panic!("{url} with {domain} is refused") };
+            let Err(error) = with(url, domain).check() else { panic!("{url} with {domain} is refused") };
             assert!(error.to_string().contains("cookie_domain"), "{error}");
         }
     }
@@ -137,13 +97,13 @@ mod tests {
         }
         let settings =
             Settings { frame_ancestors: vec!["https://x.example.com/".into()], ..Settings::default() };
-        assert!(settings.validate().unwrap_err().to_string().contains("frame_ancestors"));
+        assert!(settings.check().err().expect("refused").to_string().contains("frame_ancestors"));
     }
 
     #[test]
     fn plain_http_is_refused_for_a_public_host() {
         let settings = Settings { public_url: "http://login.example.com".into(), ..Settings::default() };
-        let err = settings.validate().unwrap_err().to_string();
+        let err = settings.check().err().expect("refused").to_string();
         assert!(err.contains("public_url"), "{err}");
     }
 }

@@ -1,7 +1,20 @@
 //! The `audit_events` table: one row per sign-in event.
 
 use super::{Db, with_pool};
+use crate::domain::audit::{AuditResult, Event};
 
+/// An event to record.
+pub struct NewAuditRow<'a> {
+    pub at: i64,
+    pub user_id: Option<i64>,
+    pub email: Option<&'a str>,
+    pub event: Event,
+    pub result: AuditResult,
+    pub client_ip: Option<String>,
+    pub user_agent: Option<&'a str>,
+}
+
+/// A recorded event, as `gatehouse audit` shows it.
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AuditRow {
     pub at: i64,
@@ -13,18 +26,18 @@ pub struct AuditRow {
     pub user_agent: Option<String>,
 }
 
-pub async fn insert(db: &Db, row: &AuditRow) -> Result<(), sqlx::Error> {
+pub async fn insert(db: &Db, row: &NewAuditRow<'_>) -> Result<(), sqlx::Error> {
     let sql = "INSERT INTO audit_events (at, user_id, email, event, result, client_ip, user_agent) \
                VALUES ($1, $2, $3, $4, $5, $6, $7)";
     with_pool!(db, pool => {
         sqlx::query(sql)
             .bind(row.at)
             .bind(row.user_id)
-            .bind(row.email.as_deref())
-            .bind(&row.event)
-            .bind(&row.result)
+            .bind(row.email)
+            .bind(row.event.as_str())
+            .bind(row.result.as_str())
             .bind(row.client_ip.as_deref())
-            .bind(row.user_agent.as_deref())
+            .bind(row.user_agent)
             .execute(pool)
             .await
             .map(drop)

@@ -4,13 +4,15 @@
 
 use super::outbox::{NewMail, insert_mail};
 use super::{Db, with_pool};
+use crate::domain::mail::MailProgress;
+use crate::domain::purpose::Purpose;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Challenge {
     pub id: i64,
     pub flow_id: i64,
     pub user_id: i64,
-    pub purpose: String,
+    pub purpose: Purpose,
     pub code_hash: Vec<u8>,
     pub return_to: Option<String>,
     pub attempts: i32,
@@ -18,14 +20,55 @@ pub struct Challenge {
     pub expires_at: i64,
     pub used_at: Option<i64>,
     pub replaced_at: Option<i64>,
-    pub mail_status: String,
+    pub mail_progress: MailProgress,
     pub mail_sent_at: Option<i64>,
+}
+
+/// A row as stored; its words become types in `Challenge`.
+#[derive(sqlx::FromRow)]
+struct Row {
+    id: i64,
+    flow_id: i64,
+    user_id: i64,
+    purpose: String,
+    code_hash: Vec<u8>,
+    return_to: Option<String>,
+    attempts: i32,
+    created_at: i64,
+    expires_at: i64,
+    used_at: Option<i64>,
+    replaced_at: Option<i64>,
+    mail_status: String,
+    mail_sent_at: Option<i64>,
+}
+
+impl TryFrom<Row> for Challenge {
+    type Error = sqlx::Error;
+
+    fn try_from(row: Row) -> Result<Self, Self::Error> {
+        let decode = |e: String| sqlx::Error::Decode(e.into());
+        Ok(Challenge {
+            purpose: row.purpose.parse().map_err(decode)?,
+            mail_progress: row.mail_status.parse().map_err(decode)?,
+            id: row.id,
+            flow_id: row.flow_id,
+            user_id: row.user_id,
+            code_hash: row.code_hash,
+            return_to: row.return_to,
+            attempts: row.attempts,
+            created_at: row.created_at,
+            expires_at: row.expires_at,
+            used_at: row.used_at,
+            replaced_at: row.replaced_at,
+            mail_sent_at: row.mail_sent_at,
+        })
+    }
 }
 
 pub struct NewChallenge<'a> {
     pub flow_id: i64,
     pub user_id: i64,
-    pub purpose: &'a str,
+    pub purpose: Purpose,
     pub code_hash: Vec<u8>,
     pub link_hash: Vec<u8>,
     pub return_to: Option<&'a str>,
@@ -61,7 +104,7 @@ macro_rules! insert_challenge {
         )
         .bind($new.flow_id)
         .bind($new.user_id)
-        .bind($new.purpose)
+        .bind($new.purpose.as_str())
         .bind(&$new.code_hash)
         .bind(&$new.link_hash)
         .bind($new.return_to)
@@ -110,12 +153,15 @@ pub async fn replace(
 
 pub async fn find(db: &Db, id: i64) -> Result<Option<Challenge>, sqlx::Error> {
     let sql = select_challenge!("WHERE id = $1");
-    with_pool!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
+    let row: Option<Row> = with_pool!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?;
+    row.map(Challenge::try_from).transpose()
 }
 
 pub async fn find_by_link(db: &Db, link_hash: &[u8]) -> Result<Option<Challenge>, sqlx::Error> {
     let sql = select_challenge!("WHERE link_hash = $1");
-    with_pool!(db, pool => sqlx::query_as(sql).bind(link_hash).fetch_optional(pool).await)
+    let row: Option<Row> =
+        with_pool!(db, pool => sqlx::query_as(sql).bind(link_hash).fetch_optional(pool).await)?;
+    row.map(Challenge::try_from).transpose()
 }
 
 /// Code hashes of the replaced challenges of a flow, newest first.

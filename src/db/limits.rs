@@ -89,18 +89,11 @@ pub async fn count(db: &Db, bucket: &str, since: i64) -> Result<i64, sqlx::Error
 /// How long after its last delay a run of password failures is forgotten.
 pub const RUN_FORGOTTEN_AFTER_SECS: i64 = 86_400;
 
-/// Consecutive password failures of a bucket and when it may try again.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, sqlx::FromRow)]
-pub struct Failures {
+/// Consecutive password failures of a bucket and until when it must wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+struct Failures {
     pub failures: i32,
     pub locked_until: i64,
-}
-
-pub async fn password_failures(db: &Db, bucket: &str) -> Result<Failures, sqlx::Error> {
-    let sql = "SELECT failures, locked_until FROM password_failures WHERE bucket = $1";
-    let row: Option<Failures> =
-        with_pool!(db, pool => sqlx::query_as(sql).bind(bucket).fetch_optional(pool).await)?;
-    Ok(row.unwrap_or_default())
 }
 
 /// Reserves the next attempt of a run of password failures before the

@@ -108,15 +108,6 @@ impl Db {
         });
         Ok(())
     }
-
-    pub async fn close(&self) {
-        with_pool!(self, pool => pool.close().await)
-    }
-}
-
-/// Now, in unix seconds: how every instant is stored.
-pub fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
 /// True when `err` is a unique-constraint violation, on either backend.

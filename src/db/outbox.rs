@@ -5,11 +5,12 @@
 //! row whose sender died is taken up again when the lease runs out.
 
 use super::{Db, with_pool};
+use crate::domain::mail::{MailKind, MailProgress, OutboxStatus};
 
 /// A mail to queue: the letter is already sealed.
 #[derive(Debug)]
 pub struct NewMail {
-    pub kind: &'static str,
+    pub kind: MailKind,
     pub recipient: String,
     pub body: Vec<u8>,
 }
@@ -23,7 +24,7 @@ macro_rules! insert_mail {
             "INSERT INTO outbox (kind, challenge_id, recipient, body, next_attempt_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $5)",
         )
-        .bind($mail.kind)
+        .bind($mail.kind.as_str())
         .bind($challenge_id)
         .bind(&$mail.recipient)
         .bind(&$mail.body)
@@ -39,15 +40,40 @@ pub async fn enqueue(db: &Db, mail: &NewMail, now: i64) -> Result<(), sqlx::Erro
 }
 
 /// A row a sender holds the lease on.
-#[derive(Debug, sqlx::FromRow)]
+#[derive(Debug)]
 pub struct Claimed {
     pub id: i64,
-    pub kind: String,
+    pub kind: MailKind,
     pub challenge_id: Option<i64>,
     pub body: Option<Vec<u8>>,
     /// Attempts so far, this one included.
     pub attempts: i32,
     pub created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimedRow {
+    id: i64,
+    kind: String,
+    challenge_id: Option<i64>,
+    body: Option<Vec<u8>>,
+    attempts: i32,
+    created_at: i64,
+}
+
+impl TryFrom<ClaimedRow> for Claimed {
+    type Error = sqlx::Error;
+
+    fn try_from(row: ClaimedRow) -> Result<Self, Self::Error> {
+        Ok(Claimed {
+            kind: row.kind.parse().map_err(|e: String| sqlx::Error::Decode(e.into()))?,
+            id: row.id,
+            challenge_id: row.challenge_id,
+            body: row.body,
+            attempts: row.attempts,
+            created_at: row.created_at,
+        })
+    }
 }
 
 /// Rows that are due: queued and waiting for no retry, or held by a sender
@@ -84,14 +110,15 @@ pub async fn claim(
     lease_until: i64,
     token: &[u8],
 ) -> Result<Option<Claimed>, sqlx::Error> {
-    match db {
+    let row: Option<ClaimedRow> = match db {
         Db::Sqlite(pool) => {
             sqlx::query_as(CLAIM_SQLITE).bind(now).bind(lease_until).bind(token).fetch_optional(pool).await
         }
         Db::Postgres(pool) => {
             sqlx::query_as(CLAIM_POSTGRES).bind(now).bind(lease_until).bind(token).fetch_optional(pool).await
         }
-    }
+    }?;
+    row.map(Claimed::try_from).transpose()
 }
 
 /// The SMTP server accepted the mail: the row is settled and its body erased,
@@ -106,7 +133,7 @@ pub async fn mark_sent(
 ) -> Result<bool, sqlx::Error> {
     let settle = "UPDATE outbox SET status = 'sent', sent_at = $3, body = NULL, lease_until = NULL, last_error = NULL \
                   WHERE id = $1 AND lease_token = $2 AND status = 'sending' RETURNING challenge_id";
-    let start_clock = "UPDATE challenges SET mail_status = 'sent', mail_sent_at = $2, expires_at = $3, mail_error = NULL \
+    let start_clock = "UPDATE challenges SET mail_status = 'sent', mail_sent_at = $2, expires_at = $3 \
                        WHERE id = $1 AND used_at IS NULL AND replaced_at IS NULL";
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
@@ -137,10 +164,12 @@ pub enum Setback<'a> {
 /// code page shows). False when the lease was lost meanwhile.
 pub async fn mark_setback(db: &Db, id: i64, token: &[u8], setback: Setback<'_>) -> Result<bool, sqlx::Error> {
     // A cancelled code mail leaves the code page as it was: its code is used or replaced.
-    let (status, next_at, error, keep_body, mail_status) = match setback {
-        Setback::Retry { at, error } => ("queued", Some(at), error, true, Some("retrying")),
-        Setback::GiveUp { error } => ("failed", None, error, false, Some("failed")),
-        Setback::Cancel { reason } => ("cancelled", None, reason, false, None),
+    let (status, next_at, error, keep_body, progress) = match setback {
+        Setback::Retry { at, error } => {
+            (OutboxStatus::Queued, Some(at), error, true, Some(MailProgress::Retrying))
+        }
+        Setback::GiveUp { error } => (OutboxStatus::Failed, None, error, false, Some(MailProgress::Failed)),
+        Setback::Cancel { reason } => (OutboxStatus::Cancelled, None, reason, false, None),
     };
     let settle = "UPDATE outbox SET status = $3, next_attempt_at = COALESCE($4, next_attempt_at), \
                   last_error = $5, lease_until = NULL, body = CASE WHEN $6 THEN body ELSE NULL END \
@@ -151,7 +180,7 @@ pub async fn mark_setback(db: &Db, id: i64, token: &[u8], setback: Setback<'_>) 
         let Some(challenge_id) = sqlx::query_scalar::<_, Option<i64>>(settle)
             .bind(id)
             .bind(token)
-            .bind(status)
+            .bind(status.as_str())
             .bind(next_at)
             .bind(error)
             .bind(keep_body)
@@ -160,8 +189,8 @@ pub async fn mark_setback(db: &Db, id: i64, token: &[u8], setback: Setback<'_>) 
         else {
             return Ok(false);
         };
-        if let (Some(challenge_id), Some(mail_status)) = (challenge_id, mail_status) {
-            sqlx::query(show).bind(challenge_id).bind(mail_status).execute(&mut *tx).await?;
+        if let (Some(challenge_id), Some(progress)) = (challenge_id, progress) {
+            sqlx::query(show).bind(challenge_id).bind(progress.as_str()).execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(true)
@@ -169,9 +198,11 @@ pub async fn mark_setback(db: &Db, id: i64, token: &[u8], setback: Setback<'_>) 
 }
 
 /// How many rows are in each status.
-pub async fn counts(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
+pub async fn counts(db: &Db) -> Result<Vec<(OutboxStatus, i64)>, sqlx::Error> {
     let sql = "SELECT status, COUNT(*) FROM outbox GROUP BY status ORDER BY status";
-    with_pool!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)
+    let rows: Vec<(String, i64)> = with_pool!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)?;
+    let typed = rows.into_iter().map(|(status, n)| status.parse().map(|s| (s, n)));
+    typed.collect::<Result<_, String>>().map_err(|e| sqlx::Error::Decode(e.into()))
 }
 
 /// A row with an error on record, for operators.

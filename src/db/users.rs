@@ -1,8 +1,8 @@
 //! The `users` table.
 
-use super::{Db, is_unique_violation, now, with_pool};
-use crate::auth::display_name::DisplayName;
-use crate::auth::email::EmailAddress;
+use super::{Db, is_unique_violation, with_pool};
+use crate::domain::display_name::DisplayName;
+use crate::domain::email::EmailAddress;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct User {
@@ -55,6 +55,7 @@ pub async fn insert(
     email: &EmailAddress,
     name: Option<&DisplayName>,
     password_hash: &str,
+    now: i64,
 ) -> Result<i64, UserError> {
     let sql = "INSERT INTO users (email, name, password_hash, disabled, created_at, updated_at) \
                VALUES ($1, $2, $3, FALSE, $4, $4) RETURNING id";
@@ -62,7 +63,7 @@ pub async fn insert(
         .bind(email.as_str())
         .bind(name.map(DisplayName::as_str))
         .bind(password_hash)
-        .bind(now())
+        .bind(now)
         .fetch_one(pool)
         .await);
     inserted.map_err(|e| match is_unique_violation(&e) {
@@ -71,22 +72,27 @@ pub async fn insert(
     })
 }
 
-pub async fn set_password_hash(db: &Db, email: &EmailAddress, hash: &str) -> Result<(), UserError> {
+pub async fn set_password_hash(db: &Db, email: &EmailAddress, hash: &str, now: i64) -> Result<(), UserError> {
     let sql = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE email = $1";
-    let done = with_pool!(db, pool => sqlx::query(sql).bind(email.as_str()).bind(hash).bind(now()).execute(pool).await?.rows_affected());
+    let done = with_pool!(db, pool => sqlx::query(sql).bind(email.as_str()).bind(hash).bind(now).execute(pool).await?.rows_affected());
     one_row(done, email)
 }
 
 /// Sets the display name, or removes it with `None`.
-pub async fn set_name(db: &Db, email: &EmailAddress, name: Option<&DisplayName>) -> Result<(), UserError> {
+pub async fn set_name(
+    db: &Db,
+    email: &EmailAddress,
+    name: Option<&DisplayName>,
+    now: i64,
+) -> Result<(), UserError> {
     let sql = "UPDATE users SET name = $2, updated_at = $3 WHERE email = $1";
-    let done = with_pool!(db, pool => sqlx::query(sql).bind(email.as_str()).bind(name.map(DisplayName::as_str)).bind(now()).execute(pool).await?.rows_affected());
+    let done = with_pool!(db, pool => sqlx::query(sql).bind(email.as_str()).bind(name.map(DisplayName::as_str)).bind(now).execute(pool).await?.rows_affected());
     one_row(done, email)
 }
 
-pub async fn set_disabled(db: &Db, email: &EmailAddress, disabled: bool) -> Result<(), UserError> {
+pub async fn set_disabled(db: &Db, email: &EmailAddress, disabled: bool, now: i64) -> Result<(), UserError> {
     let sql = "UPDATE users SET disabled = $2, updated_at = $3 WHERE email = $1";
-    let done = with_pool!(db, pool => sqlx::query(sql).bind(email.as_str()).bind(disabled).bind(now()).execute(pool).await?.rows_affected());
+    let done = with_pool!(db, pool => sqlx::query(sql).bind(email.as_str()).bind(disabled).bind(now).execute(pool).await?.rows_affected());
     one_row(done, email)
 }
 
@@ -99,9 +105,9 @@ pub async fn remove(db: &Db, email: &EmailAddress) -> Result<(), UserError> {
 }
 
 /// Replaces the hash of user `id` (a rehash after sign-in with raised parameters).
-pub async fn update_hash_by_id(db: &Db, id: i64, hash: &str) -> Result<(), sqlx::Error> {
+pub async fn update_hash_by_id(db: &Db, id: i64, hash: &str, now: i64) -> Result<(), sqlx::Error> {
     let sql = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
-    with_pool!(db, pool => sqlx::query(sql).bind(id).bind(hash).bind(now()).execute(pool).await.map(|r| r.rows_affected()))?;
+    with_pool!(db, pool => sqlx::query(sql).bind(id).bind(hash).bind(now).execute(pool).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 

@@ -1,17 +1,21 @@
-//! The sign-in code mail: the code large and easy to copy, the link, how
-//! long both are valid, who asked for them, and what to do if it wasn't you.
+//! The code mail: the code large and easy to copy, the link, how long both
+//! are valid, who asked for them, and what to do if it wasn't you. Its
+//! wording names its purpose ("sign-in code", "password reset code").
 
 use askama::Template;
 
 use super::Letter;
-use super::requested::Requested;
-use crate::auth::code::OneTimeCode;
-use crate::auth::email::EmailAddress;
-use crate::pages::brand::Brand;
+use crate::domain::brand::Brand;
+use crate::domain::code::OneTimeCode;
+use crate::domain::email::EmailAddress;
+use crate::domain::purpose::Purpose;
+use crate::domain::requester::Requested;
 
 /// What both parts of the mail say.
 struct Fields<'a> {
     brand: &'a Brand,
+    /// "sign-in" or "password reset", before "code".
+    what: &'static str,
     code: &'a str,
     link: &'a str,
     minutes: u64,
@@ -32,6 +36,7 @@ struct CodeHtml<'a> {
 
 pub struct CodeMail<'a> {
     pub to: EmailAddress,
+    pub purpose: Purpose,
     /// Site name, logo, accent and support link.
     pub brand: &'a Brand,
     pub code: &'a OneTimeCode,
@@ -44,8 +49,13 @@ pub struct CodeMail<'a> {
 
 impl CodeMail<'_> {
     pub fn letter(&self) -> anyhow::Result<Letter> {
+        let what = match self.purpose {
+            Purpose::Login => "sign-in",
+            Purpose::Reset => "password reset",
+        };
         let fields = Fields {
             brand: self.brand,
+            what,
             code: self.code.as_str(),
             link: self.link,
             minutes: self.ttl_secs.div_ceil(60),
@@ -56,9 +66,9 @@ impl CodeMail<'_> {
         Ok(Letter {
             to: self.to.clone(),
             subject: if self.code_in_subject {
-                format!("{} is your {} sign-in code", grouped(self.code.as_str()), self.brand.site_name)
+                format!("{} is your {} {what} code", grouped(self.code.as_str()), self.brand.site_name)
             } else {
-                format!("Your {} sign-in code", self.brand.site_name)
+                format!("Your {} {what} code", self.brand.site_name)
             },
             text,
             html,
@@ -80,7 +90,7 @@ mod tests {
     use crate::mail::samples::{assert_both_parts_say, assert_neither_part_says, firefox_on_windows};
 
     fn brand_from(settings: Settings) -> Brand {
-        Brand::load(&Settings { public_url: "https://login.example.com".into(), ..settings }).unwrap()
+        Settings { public_url: "https://login.example.com".into(), ..settings }.check().unwrap().brand
     }
 
     fn letter_from(requested: &Requested, support_url: Option<&str>, code_in_subject: bool) -> Letter {
@@ -93,6 +103,7 @@ mod tests {
         let code = OneTimeCode::parse("483920", 6).unwrap();
         CodeMail {
             to: EmailAddress::parse("ann@example.com").unwrap(),
+            purpose: Purpose::Login,
             brand,
             code: &code,
             link: "https://login.example.com/login/link?token=x",
@@ -112,6 +123,28 @@ mod tests {
     fn the_subject_carries_the_code_in_groups_of_three_when_asked() {
         assert_eq!(letter(true).subject, "483 920 is your Gatehouse sign-in code");
         assert_eq!(letter(false).subject, "Your Gatehouse sign-in code");
+    }
+
+    #[test]
+    fn a_reset_code_says_it_is_for_a_password_reset() {
+        let brand = brand_from(Settings::default());
+        let code = OneTimeCode::parse("483920", 6).unwrap();
+        let requested = firefox_on_windows();
+        let mail = CodeMail {
+            to: EmailAddress::parse("ann@example.com").unwrap(),
+            purpose: Purpose::Reset,
+            brand: &brand,
+            code: &code,
+            link: "https://login.example.com/reset/link?token=x",
+            ttl_secs: 600,
+            code_in_subject: true,
+            requested: &requested,
+        }
+        .letter()
+        .unwrap();
+        assert_eq!(mail.subject, "483 920 is your Gatehouse password reset code");
+        assert_both_parts_say(&mail, &["password reset code"]);
+        assert_neither_part_says(&mail, &["sign-in code"]);
     }
 
     #[test]

@@ -1,11 +1,11 @@
-//! Mail: a `Letter` (text and HTML twins), the transports (SMTP, or the
-//! console in development), and sending with a timeout.
+//! Mail: a `Letter` (text and HTML twins), the letters Gatehouse writes,
+//! the transports (SMTP, or the console in development), and the durable
+//! outbox that sends them.
 
 pub mod code_mail;
-pub mod delivery;
+pub mod letters;
 pub mod notice_mail;
 pub mod outbox;
-pub mod requested;
 pub mod transport;
 
 use std::path::{Path, PathBuf};
@@ -16,15 +16,8 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::{AsyncSmtpTransport, AsyncTransport as _, Message, Tokio1Executor};
 
-use crate::auth::email::EmailAddress;
-use crate::config::Settings;
-
-pub fn parse_mailbox(raw: &str) -> Result<Mailbox, String> {
-    if raw.chars().any(char::is_control) {
-        return Err("must not contain line breaks".into());
-    }
-    raw.parse::<Mailbox>().map_err(|e| format!("is not a mail address: {e}"))
-}
+use crate::config::MailConfig;
+use crate::domain::email::EmailAddress;
 
 /// One mail to one person, before it is encoded.
 pub struct Letter {
@@ -49,19 +42,14 @@ pub struct Mailer {
 }
 
 impl Mailer {
-    pub fn from_settings(settings: &Settings) -> anyhow::Result<Self> {
-        let timeout = Duration::from_secs(settings.smtp_timeout_secs);
-        let transport = match &settings.smtp_url {
-            Some(raw) => Transport::Smtp(
-                transport::SmtpSettings::parse(raw)
-                    .map_err(|e| anyhow::anyhow!("invalid configuration: `smtp_url` {e}"))?
-                    .transport(timeout, settings.smtp_ca_file.as_deref())?,
-            ),
-            None => Transport::Console(settings.mail_dir.clone()),
+    pub fn new(config: &MailConfig) -> anyhow::Result<Self> {
+        let transport = match &config.smtp {
+            Some(smtp) => {
+                Transport::Smtp(transport::smtp_transport(smtp, config.timeout, config.ca_file.as_deref())?)
+            }
+            None => Transport::Console(config.dir.clone()),
         };
-        let from = parse_mailbox(&settings.mail_from)
-            .map_err(|e| anyhow::anyhow!("invalid configuration: `mail_from` {e}"))?;
-        Ok(Self { transport, from, timeout })
+        Ok(Self { transport, from: config.from.clone(), timeout: config.timeout })
     }
 
     /// Hands the letter to the transport; an SMTP server that is slow or
@@ -123,7 +111,7 @@ pub(crate) mod samples {
     use time::macros::datetime;
 
     use super::Letter;
-    use super::requested::Requested;
+    use crate::domain::requester::Requested;
 
     /// Firefox on Windows, from a documentation address, at a fixed time.
     pub fn firefox_on_windows() -> Requested {

@@ -4,9 +4,9 @@
 use askama::Template;
 
 use super::Letter;
-use super::requested::Requested;
-use crate::auth::email::EmailAddress;
-use crate::pages::brand::Brand;
+use crate::domain::brand::Brand;
+use crate::domain::email::EmailAddress;
+use crate::domain::requester::Requested;
 
 /// What both parts of the "budget spent" notice say.
 struct BudgetSpent<'a> {
@@ -79,7 +79,7 @@ mod tests {
     }
 
     fn brand_with(settings: Settings) -> Brand {
-        Brand::load(&Settings { site_name: "Gatehouse".into(), ..settings }).unwrap()
+        Settings { site_name: "Gatehouse".into(), ..settings }.check().unwrap().brand
     }
 
     fn ann() -> EmailAddress {

@@ -14,28 +14,12 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::{Notify, Semaphore};
 
 use super::{Letter, Mailer};
-use crate::auth::email::EmailAddress;
-use crate::config::Settings;
+use crate::config::MailConfig;
 use crate::db::outbox::{self, Claimed, NewMail, Setback};
-use crate::db::{Db, challenges, now};
-
-/// What a queued mail is; a code mail is dropped once its code is dead.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum MailKind {
-    Code,
-    NewSignIn,
-    BudgetSpent,
-}
-
-impl MailKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MailKind::Code => "code",
-            MailKind::NewSignIn => "new_sign_in",
-            MailKind::BudgetSpent => "budget_spent",
-        }
-    }
-}
+use crate::db::{Db, challenges};
+use crate::domain::clock::Clock;
+use crate::domain::email::EmailAddress;
+use crate::domain::mail::MailKind;
 
 /// How often a mail is tried, and how long a sender may hold one.
 #[derive(Clone, Debug)]
@@ -64,6 +48,7 @@ pub struct Outbox {
     wake: Arc<Notify>,
     retry: RetryPolicy,
     code_ttl_secs: i64,
+    clock: Clock,
 }
 
 /// At most this many mails are handed to SMTP at once by one instance
@@ -82,31 +67,28 @@ struct Sealed {
 }
 
 impl Outbox {
-    pub fn new(db: Db, mailer: Mailer, key: &[u8; 32], settings: &Settings) -> Self {
+    /// The outbox of `db`, sending through `mailer`; `sealer` opens what
+    /// `Letters` sealed, and `code_ttl_secs` is how long a code works once sent.
+    pub fn new(
+        db: Db,
+        mailer: Mailer,
+        sealer: Arc<Sealer>,
+        config: &MailConfig,
+        code_ttl_secs: i64,
+        clock: Clock,
+    ) -> Self {
         let retry = RetryPolicy {
-            max_attempts: settings.mail_max_attempts as i32,
-            first_delay_secs: settings.mail_retry_delay_secs as i64,
+            max_attempts: config.max_attempts,
+            first_delay_secs: config.first_retry_delay_secs,
             // Longer than any one send may take, so a live sender never loses its row.
-            lease_secs: 2 * settings.smtp_timeout_secs as i64 + 30,
+            lease_secs: 2 * config.timeout.as_secs() as i64 + 30,
         };
-        Self {
-            db,
-            mailer,
-            sealer: Arc::new(Sealer::new(key)),
-            wake: Arc::new(Notify::new()),
-            retry,
-            code_ttl_secs: settings.otp_ttl_secs as i64,
-        }
-    }
-
-    /// Seals `letter` for the outbox, to be queued with the write that caused it.
-    pub fn seal(&self, kind: MailKind, letter: &Letter) -> anyhow::Result<NewMail> {
-        self.sealer.seal(kind, letter)
+        Self { db, mailer, sealer, wake: Arc::new(Notify::new()), retry, code_ttl_secs, clock }
     }
 
     /// Queues a mail on its own (one that no other write goes with).
     pub async fn enqueue(&self, mail: &NewMail) -> anyhow::Result<()> {
-        outbox::enqueue(&self.db, mail, now()).await?;
+        outbox::enqueue(&self.db, mail, self.clock.now()).await?;
         self.wake();
         Ok(())
     }
@@ -128,7 +110,7 @@ impl Outbox {
                 tokio::time::sleep(POLL_EVERY).await;
                 continue;
             }
-            let now = now();
+            let now = self.clock.now();
             match outbox::claim(&self.db, now, now + self.retry.lease_secs, &token).await {
                 Ok(Some(claimed)) => {
                     let outbox = self.clone();
@@ -152,14 +134,14 @@ impl Outbox {
 
     /// One attempt at one claimed mail, and its outcome on record.
     async fn deliver(&self, claimed: Claimed, token: &[u8]) {
-        let (id, kind, attempts) = (claimed.id, claimed.kind.clone(), claimed.attempts);
+        let (id, kind, attempts) = (claimed.id, claimed.kind.as_str(), claimed.attempts);
         let recorded = match self.attempt(&claimed).await {
             Ok(Attempt::Cancelled(reason)) => {
                 tracing::info!(mail_id = id, kind, reason, "queued mail dropped");
                 outbox::mark_setback(&self.db, id, token, Setback::Cancel { reason }).await
             }
             Ok(Attempt::Accepted { took }) => {
-                let queued_for = now() - claimed.created_at;
+                let queued_for = self.clock.now() - claimed.created_at;
                 tracing::info!(
                     mail_id = id,
                     kind,
@@ -168,7 +150,7 @@ impl Outbox {
                     since_queued_secs = queued_for,
                     "mail accepted by the server"
                 );
-                outbox::mark_sent(&self.db, id, token, now(), self.code_ttl_secs).await
+                outbox::mark_sent(&self.db, id, token, self.clock.now(), self.code_ttl_secs).await
             }
             Err(e) => {
                 let error = format!("{e:#}");
@@ -185,7 +167,7 @@ impl Outbox {
                         error,
                         "mail failed; will retry"
                     );
-                    let at = now() + delay;
+                    let at = self.clock.now() + delay;
                     outbox::mark_setback(&self.db, id, token, Setback::Retry { at, error: &error }).await
                 }
             }
@@ -200,11 +182,11 @@ impl Outbox {
     }
 
     async fn attempt(&self, claimed: &Claimed) -> anyhow::Result<Attempt> {
-        if claimed.kind == MailKind::Code.as_str() && !self.code_still_pending(claimed.challenge_id).await? {
+        if claimed.kind == MailKind::Code && !self.code_still_pending(claimed.challenge_id).await? {
             return Ok(Attempt::Cancelled("its code was used or replaced before it was sent"));
         }
         let body = claimed.body.as_deref().context("the queued mail has no body")?;
-        let letter = self.sealer.open(&claimed.kind, body)?;
+        let letter = self.sealer.open(claimed.kind, body)?;
         let started = Instant::now();
         self.mailer.send(&letter).await?;
         Ok(Attempt::Accepted { took: started.elapsed() })
@@ -246,15 +228,15 @@ impl Sealer {
             .map_err(|_| anyhow::anyhow!("sealing a mail failed"))?;
         let mut body = nonce.to_vec();
         body.extend_from_slice(&sealed);
-        Ok(NewMail { kind: kind.as_str(), recipient: letter.to.as_str().to_owned(), body })
+        Ok(NewMail { kind, recipient: letter.to.as_str().to_owned(), body })
     }
 
-    fn open(&self, kind: &str, body: &[u8]) -> anyhow::Result<Letter> {
+    fn open(&self, kind: MailKind, body: &[u8]) -> anyhow::Result<Letter> {
         let (nonce, sealed) = body.split_at_checked(24).context("the sealed mail is truncated")?;
         let nonce = XNonce::try_from(nonce).context("the sealed mail is truncated")?;
         let plain = self
             .cipher
-            .decrypt(&nonce, Payload { msg: sealed, aad: kind.as_bytes() })
+            .decrypt(&nonce, Payload { msg: sealed, aad: kind.as_str().as_bytes() })
             .map_err(|_| anyhow::anyhow!("the sealed mail cannot be opened: was the secret key changed?"))?;
         let sealed: Sealed = serde_json::from_slice(&plain).context("the sealed mail is malformed")?;
         Ok(Letter {
@@ -290,7 +272,7 @@ mod tests {
         let mail = sealer.seal(MailKind::Code, &letter()).unwrap();
         let raw = String::from_utf8_lossy(&mail.body);
         assert!(!raw.contains("483920") && !raw.contains("secret-token"));
-        let opened = sealer.open("code", &mail.body).unwrap();
+        let opened = sealer.open(MailKind::Code, &mail.body).unwrap();
         assert_eq!((opened.to.as_str(), opened.text.as_str()), ("ann@example.com", letter().text.as_str()));
         assert_eq!(mail.recipient, "ann@example.com");
     }
@@ -299,11 +281,11 @@ mod tests {
     fn a_sealed_mail_does_not_open_under_another_key_kind_or_after_tampering() {
         let sealer = Sealer::new(&[1; 32]);
         let mut mail = sealer.seal(MailKind::Code, &letter()).unwrap();
-        assert!(Sealer::new(&[2; 32]).open("code", &mail.body).is_err());
-        assert!(sealer.open("new_sign_in", &mail.body).is_err());
-        assert!(sealer.open("code", &mail.body[..20]).is_err());
+        assert!(Sealer::new(&[2; 32]).open(MailKind::Code, &mail.body).is_err());
+        assert!(sealer.open(MailKind::NewSignIn, &mail.body).is_err());
+        assert!(sealer.open(MailKind::Code, &mail.body[..20]).is_err());
         *mail.body.last_mut().unwrap() ^= 1;
-        assert!(sealer.open("code", &mail.body).is_err());
+        assert!(sealer.open(MailKind::Code, &mail.body).is_err());
     }
 
     #[test]

@@ -1,114 +1,46 @@
-//! `smtp_url`: which SMTP connections are allowed. `smtps://` (implicit TLS)
-//! and `smtp://…?tls=required` (STARTTLS, never falling back) are for real
-//! relays; plain SMTP only to a loopback relay or with an explicit `?tls=none`.
-//! Credentials come from the URL (`smtps://user:password@host`, AUTH after
-//! TLS); `smtp_ca_file` adds trusted CAs for a private relay.
-
-use std::time::Duration;
+//! The SMTP transport for `smtp_url`: pooled, bounded by a timeout, with the
+//! extra CAs of `smtp_ca_file` for a private relay.
 
 use std::path::Path;
+use std::time::Duration;
 
 use anyhow::Context;
 use lettre::transport::smtp::PoolConfig;
 use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, Tokio1Executor};
-use url::Url;
 
 use super::outbox::CONCURRENT_SENDS;
+use crate::config::SmtpSettings;
 
-/// Holds the SMTP password (in `lettre_url`): no `Debug`, so it cannot be
-/// logged by accident; `host` is what logs may name.
-#[derive(Clone)]
-pub struct SmtpSettings {
-    /// The URL handed to lettre (with `tls=none` removed: lettre's plain form).
-    lettre_url: String,
-    pub plain: bool,
-    /// `smtps://`: TLS from the first byte rather than STARTTLS.
-    implicit_tls: bool,
-    pub host: String,
+/// A pooled transport; `timeout` bounds the connection and every command.
+pub fn smtp_transport(
+    smtp: &SmtpSettings,
+    timeout: Duration,
+    ca_file: Option<&Path>,
+) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
+    if smtp.plain {
+        tracing::warn!(host = %smtp.host, "mail is sent over plain SMTP, without TLS");
+    }
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(smtp.lettre_url())
+        .map_err(|e| anyhow::anyhow!("invalid configuration: `smtp_url`: {e}"))?
+        .timeout(Some(timeout))
+        .pool_config(PoolConfig::new().max_size(CONCURRENT_SENDS as u32));
+    if let (Some(ca_file), false) = (ca_file, smtp.plain) {
+        let params = tls_trusting(&smtp.host, ca_file).context("invalid configuration: `smtp_ca_file`")?;
+        builder = builder.tls(if smtp.implicit_tls() { Tls::Wrapper(params) } else { Tls::Required(params) });
+    }
+    Ok(builder.build())
 }
 
-impl SmtpSettings {
-    pub fn parse(raw: &str) -> Result<Self, String> {
-        let url = Url::parse(raw).map_err(|e| format!("is not a URL: {e}"))?;
-        let host = url.host_str().filter(|h| !h.is_empty()).ok_or("needs a host")?.to_owned();
-        let tls = url.query_pairs().find(|(k, _)| k == "tls").map(|(_, v)| v.into_owned());
-        let plain = match (url.scheme(), tls.as_deref()) {
-            ("smtps", None) => false,
-            ("smtp", Some("required")) => false,
-            ("smtp", Some("none")) => true,
-            ("smtp", None) if crate::config::is_loopback_host(&url) => true,
-            ("smtp", None) => {
-                return Err("must say how to protect the connection: smtps://host (implicit TLS), \
-                            smtp://host?tls=required (STARTTLS), or smtp://host?tls=none (plain, not recommended)"
-                    .into());
-            }
-            ("smtp", Some(other)) => {
-                return Err(format!("tls={other} is not supported (use required or none)"));
-            }
-            ("smtps", Some(_)) => return Err("smtps:// is always TLS: leave out ?tls=".into()),
-            (scheme, _) => return Err(format!("scheme {scheme}: is not smtp: or smtps:")),
-        };
-        let mut lettre_url = url.clone();
-        if plain {
-            lettre_url.set_query(None);
-        }
-        Ok(Self { lettre_url: lettre_url.to_string(), plain, implicit_tls: url.scheme() == "smtps", host })
-    }
-
-    /// A pooled transport; `timeout` bounds the connection and every command.
-    pub fn transport(
-        &self,
-        timeout: Duration,
-        ca_file: Option<&Path>,
-    ) -> anyhow::Result<AsyncSmtpTransport<Tokio1Executor>> {
-        if self.plain {
-            tracing::warn!(host = %self.host, "mail is sent over plain SMTP, without TLS");
-        }
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::from_url(&self.lettre_url)
-            .map_err(|e| anyhow::anyhow!("invalid configuration: `smtp_url`: {e}"))?
-            .timeout(Some(timeout))
-            .pool_config(PoolConfig::new().max_size(CONCURRENT_SENDS as u32));
-        if let (Some(ca_file), false) = (ca_file, self.plain) {
-            let params = self.tls_trusting(ca_file).context("invalid configuration: `smtp_ca_file`")?;
-            builder =
-                builder.tls(if self.implicit_tls { Tls::Wrapper(params) } else { Tls::Required(params) });
-        }
-        Ok(builder.build())
-    }
-
-    /// TLS that trusts the usual web roots and every certificate in `ca_file`.
-    fn tls_trusting(&self, ca_file: &Path) -> anyhow::Result<TlsParameters> {
-        let pem = std::fs::read(ca_file).with_context(|| format!("{} cannot be read", ca_file.display()))?;
-        anyhow::ensure!(
-            String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----"),
-            "{} holds no PEM certificate",
-            ca_file.display()
-        );
-        // One `Certificate` carries every certificate of a bundle.
-        let params =
-            TlsParameters::builder(self.host.clone()).add_root_certificate(Certificate::from_pem(&pem)?);
-        Ok(params.build_rustls()?)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tls_forms_are_accepted() {
-        assert!(!SmtpSettings::parse("smtps://u:p@mail.example.com").unwrap().plain);
-        assert!(!SmtpSettings::parse("smtp://mail.example.com:587?tls=required").unwrap().plain);
-        let refused = SmtpSettings::parse("smtps://mail.example.com?tls=required").err().unwrap();
-        assert!(refused.contains("always TLS"), "{refused}");
-    }
-
-    #[test]
-    fn plain_smtp_needs_loopback_or_an_explicit_choice() {
-        assert!(SmtpSettings::parse("smtp://127.0.0.1:2525").unwrap().plain);
-        assert!(SmtpSettings::parse("smtp://mail.example.com").is_err());
-        assert!(SmtpSettings::parse("smtp://mail.example.com?tls=opportunistic").is_err());
-        assert!(SmtpSettings::parse("smtp://mail.example.com?tls=none").unwrap().plain);
-    }
+/// TLS that trusts the usual web roots and every certificate in `ca_file`.
+fn tls_trusting(host: &str, ca_file: &Path) -> anyhow::Result<TlsParameters> {
+    let pem = std::fs::read(ca_file).with_context(|| format!("{} cannot be read", ca_file.display()))?;
+    anyhow::ensure!(
+        String::from_utf8_lossy(&pem).contains("-----BEGIN CERTIFICATE-----"),
+        "{} holds no PEM certificate",
+        ca_file.display()
+    );
+    // One `Certificate` carries every certificate of a bundle.
+    let params = TlsParameters::builder(host.to_owned()).add_root_certificate(Certificate::from_pem(&pem)?);
+    Ok(params.build_rustls()?)
 }

@@ -124,7 +124,7 @@ async fn a_401_to_a_trusted_proxy_names_the_sign_in_url_for_nginx(backend: Backe
 }
 
 async fn a_host_with_an_access_rule_admits_only_the_accounts_it_lists(backend: Backend) {
-    use gatehouse::auth::access::AccessRule;
+    use gatehouse::domain::access::AccessRule;
     let app = spawn_app_with(backend, |s| {
         s.trusted_proxies = vec!["127.0.0.1/32".into()];
         s.access_rules = vec![

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 use gatehouse::config::Settings;
-use gatehouse::startup::Application;
+use gatehouse::web::server::Application;
 use tokio::sync::Mutex;
 use tokio::sync::mpsc::UnboundedReceiver;
 

@@ -4,10 +4,12 @@
 
 use std::time::{Duration, Instant};
 
-use gatehouse::auth::email::EmailAddress;
-use gatehouse::auth::keys::Keys;
 use gatehouse::config::Settings;
-use gatehouse::mail::outbox::{MailKind, Outbox};
+use gatehouse::domain::clock::Clock;
+use gatehouse::domain::email::EmailAddress;
+use gatehouse::domain::keys::Keys;
+use gatehouse::domain::mail::MailKind;
+use gatehouse::mail::outbox::{Outbox, Sealer};
 use gatehouse::mail::{Letter, Mailer};
 
 use crate::backend::{Backend, on_both_backends};
@@ -167,10 +169,13 @@ async fn two_instances_deliver_a_hundred_queued_mails_exactly_once(backend: Back
     let cli = Cli::new(backend).await;
     cli.run_ok(&["migrate"], None).await;
     let mut sink = SmtpSink::start().await;
-    let settings = cli.settings(sink.port);
+    let config = cli.settings(sink.port).check().unwrap();
     let keys = Keys::from_secret(cli.secret_key.as_bytes()).unwrap();
     let db = gatehouse::db::Db::connect(&cli.database.url).await.unwrap();
-    let outbox = Outbox::new(db.clone(), Mailer::from_settings(&settings).unwrap(), &keys.outbox, &settings);
+    let sealer = std::sync::Arc::new(Sealer::new(&keys.outbox));
+    let mailer = Mailer::new(&config.mail).unwrap();
+    let ttl = config.codes.ttl_secs;
+    let outbox = Outbox::new(db.clone(), mailer, sealer.clone(), &config.mail, ttl, Clock::system());
     for n in 0..100 {
         let letter = Letter {
             to: EmailAddress::parse(&format!("user{n}@example.com")).unwrap(),
@@ -178,7 +183,7 @@ async fn two_instances_deliver_a_hundred_queued_mails_exactly_once(backend: Back
             text: format!("body {n}"),
             html: format!("<p>body {n}</p>"),
         };
-        outbox.enqueue(&outbox.seal(MailKind::NewSignIn, &letter).unwrap()).await.unwrap();
+        outbox.enqueue(&sealer.seal(MailKind::NewSignIn, &letter).unwrap()).await.unwrap();
     }
 
     let (_first, _second) = tokio::join!(start_instance(&cli, sink.port), start_instance(&cli, sink.port));
@@ -300,7 +305,7 @@ async fn the_cleanup_forgets_settled_mail_after_a_week_and_browsers_after_400_da
     })
     .await;
     let portal = gatehouse::db::Db::connect(&app.cli.database.url).await.unwrap();
-    portal.delete_expired(gatehouse::db::now()).await.expect("every cleanup statement runs");
+    portal.delete_expired(Clock::system().now()).await.expect("every cleanup statement runs");
 
     let statuses: Vec<String> = db.outbox_rows().await.into_iter().map(|r| r.status).collect();
     assert_eq!(statuses, ["queued", "sent"], "a queued mail stays however old; settled ones go after a week");
@@ -314,7 +319,8 @@ async fn a_sender_whose_lease_was_taken_over_can_record_nothing(backend: Backend
     let cli = Cli::new(backend).await;
     let db = gatehouse::db::Db::connect(&cli.database.url).await.unwrap();
     db.migrate().await.unwrap();
-    let mail = NewMail { kind: "new_sign_in", recipient: "ann@example.com".into(), body: vec![1, 2, 3] };
+    let mail =
+        NewMail { kind: MailKind::NewSignIn, recipient: "ann@example.com".into(), body: vec![1, 2, 3] };
     enqueue(&db, &mail, 100).await.unwrap();
 
     let first = claim(&db, 100, 110, b"first").await.unwrap().expect("the row is due");

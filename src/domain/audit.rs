@@ -1,0 +1,73 @@
+//! What the audit trail records (SECURITY.md item 28): which event, and how
+//! it ended. Stored as the words `as_str` gives; never a secret.
+
+/// A sign-in event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Password,
+    CodeSent,
+    Code,
+    Link,
+    Lockout,
+    Logout,
+}
+
+impl Event {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Event::Password => "password",
+            Event::CodeSent => "code_sent",
+            Event::Code => "code",
+            Event::Link => "link",
+            Event::Lockout => "lockout",
+            Event::Logout => "logout",
+        }
+    }
+}
+
+/// How an event ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditResult {
+    Ok,
+    /// A wrong password, or an unknown account.
+    Failed,
+    /// The right password of a disabled account.
+    Disabled,
+    Throttled,
+    /// A code send refused by its limits.
+    Refused,
+    /// A code replaced by a newer one (sent, or typed after the fact).
+    Replaced,
+    Wrong,
+    Expired,
+    Used,
+    TooManyAttempts,
+    /// The account's daily budget of wrong codes is spent.
+    Locked,
+    Unknown,
+    /// A lockout: the address reached the stop after consecutive password failures.
+    PasswordStop,
+    /// A lockout: the account's daily budget of wrong codes was just spent.
+    CodeBudget,
+}
+
+impl AuditResult {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditResult::Ok => "ok",
+            AuditResult::Failed => "failed",
+            AuditResult::Disabled => "disabled",
+            AuditResult::Throttled => "throttled",
+            AuditResult::Refused => "refused",
+            AuditResult::Replaced => "replaced",
+            AuditResult::Wrong => "wrong",
+            AuditResult::Expired => "expired",
+            AuditResult::Used => "used",
+            AuditResult::TooManyAttempts => "too_many_attempts",
+            AuditResult::Locked => "locked",
+            AuditResult::Unknown => "unknown",
+            AuditResult::PasswordStop => "password",
+            AuditResult::CodeBudget => "code_budget",
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! Client addresses: the `trusted_proxies` list, and who the client is when
+//! a request came through one of them (the right-most untrusted address of
+//! `X-Forwarded-For`).
+
+use std::net::IpAddr;
+
+use ipnet::IpNet;
+
+/// A `trusted_proxies` entry: a CIDR, or a single address.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cidr(IpNet);
+
+impl Cidr {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let raw = raw.trim();
+        if let Ok(net) = raw.parse::<IpNet>() {
+            return Ok(Self(net.trunc()));
+        }
+        let ip: IpAddr = raw.parse().map_err(|_| "expected a CIDR such as 10.0.0.0/8 or an IP address")?;
+        Ok(Self(IpNet::from(ip)))
+    }
+
+    pub fn contains(&self, ip: &IpAddr) -> bool {
+        self.0.contains(ip)
+    }
+}
+
+/// The proxies whose `X-Forwarded-*` headers are believed.
+#[derive(Clone, Debug, Default)]
+pub struct TrustedProxies(Vec<Cidr>);
+
+impl TrustedProxies {
+    pub fn new(cidrs: Vec<Cidr>) -> Self {
+        Self(cidrs)
+    }
+
+    pub fn trusts(&self, ip: &IpAddr) -> bool {
+        self.0.iter().any(|c| c.contains(ip))
+    }
+
+    /// The client behind `peer`: the peer itself unless it is a trusted
+    /// proxy; then, walking `X-Forwarded-For` from the nearest hop outwards,
+    /// the first address that is not a trusted proxy.
+    pub fn client<'a>(&self, peer: IpAddr, forwarded_for: impl Iterator<Item = &'a str>) -> IpAddr {
+        if !self.trusts(&peer) {
+            return peer;
+        }
+        let hops: Vec<&str> = forwarded_for.flat_map(|v| v.split(',')).map(str::trim).collect();
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            let Ok(ip) = hop.parse::<IpAddr>() else { break };
+            client = ip;
+            if !self.trusts(&ip) {
+                break;
+            }
+        }
+        client
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(raw: &str) -> IpAddr {
+        raw.parse().unwrap()
+    }
+
+    #[test]
+    fn forwarded_for_is_ignored_from_an_untrusted_peer() {
+        let client = TrustedProxies::default().client(ip("203.0.113.9"), ["1.2.3.4"].into_iter());
+        assert_eq!(client, ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn a_trusted_proxy_passes_on_the_client() {
+        let trusted = TrustedProxies::new(vec![Cidr::parse("10.0.0.0/8").unwrap()]);
+        let client = trusted.client(ip("10.0.0.2"), ["6.6.6.6, 198.51.100.7, 10.0.0.3"].into_iter());
+        assert_eq!(client, ip("198.51.100.7"));
+    }
+}

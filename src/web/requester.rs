@@ -1,0 +1,28 @@
+//! Who sent a request: the client IP (behind a trusted proxy, the client it
+//! forwarded for) and the user agent, and the `X-Forwarded-*` headers of
+//! trusted proxies.
+
+use actix_web::HttpRequest;
+use actix_web::http::header::USER_AGENT;
+
+use crate::domain::network::TrustedProxies;
+use crate::domain::requester::Requester;
+
+pub fn requester(req: &HttpRequest, proxies: &TrustedProxies) -> Requester {
+    let ip = req.peer_addr().map(|peer| {
+        let forwarded_for = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok());
+        proxies.client(peer.ip(), forwarded_for)
+    });
+    let user_agent = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok());
+    Requester::new(ip, user_agent)
+}
+
+/// True when the socket peer is one of the trusted proxies.
+pub fn is_trusted_peer(req: &HttpRequest, proxies: &TrustedProxies) -> bool {
+    req.peer_addr().is_some_and(|peer| proxies.trusts(&peer.ip()))
+}
+
+/// `X-Forwarded-<name>`, as text; only worth reading from a trusted proxy.
+pub fn forwarded<'r>(req: &'r HttpRequest, name: &str) -> Option<&'r str> {
+    req.headers().get(format!("x-forwarded-{name}")).and_then(|v| v.to_str().ok())
+}

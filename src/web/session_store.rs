@@ -1,0 +1,115 @@
+//! actix-session's `SessionStore` on our own database (`db::sessions`). The
+//! cookie carries a random key; the table holds only its SHA-256. Idle and
+//! absolute timeouts are enforced on the server.
+
+use std::collections::HashMap;
+
+use actix_session::storage::{
+    LoadError, SaveError, SessionKey, SessionStore, UpdateError, generate_session_key,
+};
+use actix_web::cookie::time::Duration;
+
+use super::session::{BORN_KEY, USER_KEY};
+use crate::config::SessionRules;
+use crate::db::Db;
+use crate::db::sessions::{self, SessionRow, key_hash};
+use crate::domain::clock::Clock;
+
+#[derive(Clone)]
+pub struct DbSessionStore {
+    db: Db,
+    clock: Clock,
+    rules: SessionRules,
+}
+
+type State = HashMap<String, String>;
+
+impl DbSessionStore {
+    pub fn new(db: Db, clock: Clock, rules: SessionRules) -> Self {
+        Self { db, clock, rules }
+    }
+
+    fn expiry(&self, born: i64, now: i64) -> i64 {
+        (now + self.rules.idle_secs).min(born + self.rules.absolute_secs)
+    }
+
+    async fn insert(&self, state: &State) -> anyhow::Result<SessionKey> {
+        let key = generate_session_key();
+        let now = self.clock.now();
+        let born = entry::<i64>(state, BORN_KEY).unwrap_or(now);
+        let json = serde_json::to_string(state)?;
+        let hash = key_hash(key.as_ref());
+        let row = SessionRow {
+            key_hash: &hash,
+            state: &json,
+            user_id: entry::<i64>(state, USER_KEY),
+            created_at: born,
+            expires_at: self.expiry(born, now),
+        };
+        sessions::insert(&self.db, &row).await?;
+        Ok(key)
+    }
+}
+
+impl SessionStore for DbSessionStore {
+    async fn load(&self, key: &SessionKey) -> Result<Option<State>, LoadError> {
+        let row = sessions::load(&self.db, &key_hash(key.as_ref()), self.clock.now())
+            .await
+            .map_err(|e| LoadError::Other(e.into()))?;
+        row.map(|json| serde_json::from_str(&json))
+            .transpose()
+            .map_err(|e| LoadError::Deserialization(e.into()))
+    }
+
+    async fn save(&self, state: State, _ttl: &Duration) -> Result<SessionKey, SaveError> {
+        self.insert(&state).await.map_err(SaveError::Other)
+    }
+
+    async fn update(
+        &self,
+        key: SessionKey,
+        state: State,
+        _ttl: &Duration,
+    ) -> Result<SessionKey, UpdateError> {
+        let now = self.clock.now();
+        let born = entry::<i64>(&state, BORN_KEY).unwrap_or(now);
+        let json = serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
+        let hash = key_hash(key.as_ref());
+        let row = SessionRow {
+            key_hash: &hash,
+            state: &json,
+            user_id: entry::<i64>(&state, USER_KEY),
+            created_at: born,
+            expires_at: self.expiry(born, now),
+        };
+        let updated =
+            sessions::update(&self.db, &row, now).await.map_err(|e| UpdateError::Other(e.into()))?;
+        if updated {
+            return Ok(key);
+        }
+        // The row expired or was deleted mid-request: start a fresh one rather
+        // than hand out a cookie for a session that does not exist.
+        self.insert(&state).await.map_err(UpdateError::Other)
+    }
+
+    async fn update_ttl(&self, key: &SessionKey, _ttl: &Duration) -> anyhow::Result<()> {
+        let rules = self.rules;
+        // Skip the write when it would move less than a tenth of the window
+        // (at most a minute): a busy session costs one write a minute.
+        let slack = (rules.idle_secs / 10).min(60);
+        let hash = key_hash(key.as_ref());
+        sessions::touch(&self.db, &hash, self.clock.now(), rules.idle_secs, rules.absolute_secs, slack)
+            .await?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &SessionKey) -> anyhow::Result<()> {
+        sessions::delete(&self.db, &key_hash(key.as_ref())).await?;
+        Ok(())
+    }
+}
+
+/// A JSON-encoded entry of the session state.
+fn entry<T: serde::de::DeserializeOwned>(state: &State, name: &str) -> Option<T> {
+    state.get(name).and_then(|v| serde_json::from_str(v).ok())
+}
