@@ -25,9 +25,13 @@ pub async fn run(config: &Config, user: Option<&str>, since: &str) -> anyhow::Re
             (None, Some(id)) => format!("user#{id}"),
             (None, None) => "-".into(),
         };
+        // Sign-ins are most events; another flow's are marked `reset:code`, say.
+        let event = match row.purpose.as_deref() {
+            None | Some("login") => row.event,
+            Some(purpose) => format!("{purpose}:{}", row.event),
+        };
         println!(
-            "{at}\t{who}\t{}\t{}\t{}\t{}",
-            row.event,
+            "{at}\t{who}\t{event}\t{}\t{}\t{}",
             row.result,
             row.client_ip.as_deref().unwrap_or("-"),
             row.user_agent.as_deref().unwrap_or("-")

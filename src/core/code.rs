@@ -61,7 +61,9 @@ pub async fn enter_code(
 ) -> anyhow::Result<CodeOutcome> {
     let check = core.challenges.check_code(pending.challenge_id, pending.purpose, code).await?;
     let user_id = Some(pending.user_id);
-    core.audit.record(requester, user_id, None, Event::Code, audit_result(&check.verdict)).await;
+    core.audit
+        .record(requester, user_id, None, Event::Code(pending.purpose), audit_result(&check.verdict))
+        .await;
     if check.budget_just_spent {
         core.audit.record(requester, user_id, None, Event::Lockout, AuditResult::CodeBudget).await;
         warn_of_spent_budget(core, pending.user_id).await;

@@ -49,7 +49,7 @@ pub async fn use_link(
         Verdict::Accepted { user_id, .. } => Some(*user_id),
         _ => None,
     };
-    core.audit.record(requester, user_id, None, Event::Link, audit_result(&verdict)).await;
+    core.audit.record(requester, user_id, None, Event::Link(Purpose::Login), audit_result(&verdict)).await;
     Ok(match verdict {
         Verdict::Accepted { user_id, return_to } => {
             match finish_sign_in(core, user_id, return_to, requester, browser).await? {

@@ -31,7 +31,7 @@ pub async fn resend_code(
     let Some(user) = users::find_by_id(&core.db, pending.user_id).await? else {
         return Ok(ResendOutcome::Gone);
     };
-    let slots = match core.throttle.admit_code_send(&core.audit, requester, &user).await? {
+    let slots = match core.throttle.admit_code_send(&core.audit, requester, &user, pending.purpose).await? {
         Ok(slots) => slots,
         Err(retry_after_secs) => return Ok(ResendOutcome::TooManyCodesSent { retry_after_secs }),
     };
@@ -42,7 +42,13 @@ pub async fn resend_code(
         Resend::Sent(challenge_id) => {
             core.outbox.wake();
             core.audit
-                .record(requester, Some(user.id), Some(&user.email), Event::CodeSent, AuditResult::Replaced)
+                .record(
+                    requester,
+                    Some(user.id),
+                    Some(&user.email),
+                    Event::CodeSent(pending.purpose),
+                    AuditResult::Replaced,
+                )
                 .await;
             Ok(ResendOutcome::Sent(Pending { challenge_id, ..*pending }))
         }

@@ -44,7 +44,9 @@ pub async fn enter_password(core: &Core, step: PasswordStep<'_>) -> anyhow::Resu
         Err(refused) => return Ok(refused),
     };
     let requester = step.requester;
-    if let Err(retry_after_secs) = core.throttle.admit_code_send(&core.audit, requester, &user).await? {
+    if let Err(retry_after_secs) =
+        core.throttle.admit_code_send(&core.audit, requester, &user, Purpose::Login).await?
+    {
         return Ok(PasswordOutcome::TooManyCodesSent { retry_after_secs });
     }
     let to = EmailAddress::parse(&user.email)?;
@@ -52,7 +54,9 @@ pub async fn enter_password(core: &Core, step: PasswordStep<'_>) -> anyhow::Resu
     let mail = core.letters.code_mail(&to, Purpose::Login, &requested);
     let challenge_id = core.challenges.issue(user.id, Purpose::Login, step.return_to, mail).await?;
     core.outbox.wake();
-    core.audit.record(requester, Some(user.id), Some(&user.email), Event::CodeSent, AuditResult::Ok).await;
+    core.audit
+        .record(requester, Some(user.id), Some(&user.email), Event::CodeSent(Purpose::Login), AuditResult::Ok)
+        .await;
     Ok(PasswordOutcome::CodeSent(Pending { user_id: user.id, challenge_id, purpose: Purpose::Login }))
 }
 

@@ -12,6 +12,7 @@ use crate::db::limits::{self, Limit, Taken};
 use crate::db::users::User;
 use crate::domain::audit::{AuditResult, Event};
 use crate::domain::clock::Clock;
+use crate::domain::purpose::Purpose;
 use crate::domain::requester::Requester;
 
 const MINUTE: i64 = 60;
@@ -176,12 +177,19 @@ impl Throttle {
         audit: &Audit,
         requester: &Requester,
         user: &User,
+        purpose: Purpose,
     ) -> anyhow::Result<Result<Taken, i64>> {
         let limits = self.code_sends(user.id, requester.ip);
         let taken = limits::take(&self.db, self.clock.now(), &limits).await?;
         if taken.is_err() {
             audit
-                .record(requester, Some(user.id), Some(&user.email), Event::CodeSent, AuditResult::Refused)
+                .record(
+                    requester,
+                    Some(user.id),
+                    Some(&user.email),
+                    Event::CodeSent(purpose),
+                    AuditResult::Refused,
+                )
                 .await;
         }
         Ok(taken)

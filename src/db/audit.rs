@@ -21,20 +21,23 @@ pub struct AuditRow {
     pub user_id: Option<i64>,
     pub email: Option<String>,
     pub event: String,
+    /// The flow's purpose, for the events of a flow.
+    pub purpose: Option<String>,
     pub result: String,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
 }
 
 pub async fn insert(db: &Db, row: &NewAuditRow<'_>) -> Result<(), sqlx::Error> {
-    let sql = "INSERT INTO audit_events (at, user_id, email, event, result, client_ip, user_agent) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    let sql = "INSERT INTO audit_events (at, user_id, email, event, purpose, result, client_ip, user_agent) \
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
     with_pool!(db, pool => {
         sqlx::query(sql)
             .bind(row.at)
             .bind(row.user_id)
             .bind(row.email)
             .bind(row.event.as_str())
+            .bind(row.event.purpose().map(|p| p.as_str()))
             .bind(row.result.as_str())
             .bind(row.client_ip.as_deref())
             .bind(row.user_agent)
@@ -46,7 +49,7 @@ pub async fn insert(db: &Db, row: &NewAuditRow<'_>) -> Result<(), sqlx::Error> {
 
 /// Events since `since`, oldest first, optionally for one address only.
 pub async fn list(db: &Db, email: Option<&str>, since: i64) -> Result<Vec<AuditRow>, sqlx::Error> {
-    let sql = "SELECT at, user_id, email, event, result, client_ip, user_agent FROM audit_events \
+    let sql = "SELECT at, user_id, email, event, purpose, result, client_ip, user_agent FROM audit_events \
                WHERE at >= $1 AND ($2 IS NULL OR email = $2 OR user_id = (SELECT id FROM users WHERE email = $2)) \
                ORDER BY id";
     with_pool!(db, pool => sqlx::query_as(sql).bind(since).bind(email).fetch_all(pool).await)

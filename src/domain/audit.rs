@@ -1,13 +1,16 @@
-//! What the audit trail records (SECURITY.md item 28): which event, and how
-//! it ended. Stored as the words `as_str` gives; never a secret.
+//! What the audit trail records (SECURITY.md item 28): which event, of
+//! which flow, and how it ended. Stored as the words `as_str` gives; never
+//! a secret.
 
-/// A sign-in event.
+use super::purpose::Purpose;
+
+/// A sign-in event. Those about a code or link name the flow's purpose.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     Password,
-    CodeSent,
-    Code,
-    Link,
+    CodeSent(Purpose),
+    Code(Purpose),
+    Link(Purpose),
     Lockout,
     Logout,
 }
@@ -16,11 +19,19 @@ impl Event {
     pub fn as_str(self) -> &'static str {
         match self {
             Event::Password => "password",
-            Event::CodeSent => "code_sent",
-            Event::Code => "code",
-            Event::Link => "link",
+            Event::CodeSent(_) => "code_sent",
+            Event::Code(_) => "code",
+            Event::Link(_) => "link",
             Event::Lockout => "lockout",
             Event::Logout => "logout",
+        }
+    }
+
+    /// The purpose of the flow the event belongs to, for the events of a flow.
+    pub fn purpose(self) -> Option<Purpose> {
+        match self {
+            Event::CodeSent(purpose) | Event::Code(purpose) | Event::Link(purpose) => Some(purpose),
+            Event::Password | Event::Lockout | Event::Logout => None,
         }
     }
 }
