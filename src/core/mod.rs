@@ -20,6 +20,9 @@ pub mod sign_in;
 pub mod sign_out;
 pub mod throttle;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 
 use crate::config::Config;

@@ -134,4 +134,38 @@ mod tests {
         assert_eq!(token.len(), 43);
         assert_ne!(token, random_token());
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #[test]
+            fn any_input_is_parsed_without_panicking(raw in any::<String>(), length in 6u32..=10) {
+                let _ = OneTimeCode::parse(&raw, length);
+            }
+
+            #[test]
+            fn an_accepted_code_is_exactly_its_digits_and_round_trips(raw in "[0-9 -]{0,24}", length in 6u32..=10) {
+                if let Some(code) = OneTimeCode::parse(&raw, length) {
+                    prop_assert_eq!(code.as_str().len(), length as usize);
+                    prop_assert!(code.as_str().bytes().all(|b| b.is_ascii_digit()));
+                    let digits: String = raw.chars().filter(char::is_ascii_digit).collect();
+                    prop_assert_eq!(code.as_str(), digits.as_str());
+                    prop_assert_eq!(OneTimeCode::parse(code.as_str(), length), Some(code.clone()));
+                }
+            }
+
+            #[test]
+            fn a_generated_code_survives_any_spacing_a_person_pastes(
+                length in 6u32..=10,
+                separators in prop::collection::vec(prop::sample::select(vec!["", " ", "-", "\u{a0}"]), 10),
+            ) {
+                let code = OneTimeCode::generate(length);
+                let pasted: String = code.as_str().chars().zip(&separators).map(|(d, s)| format!("{d}{s}")).collect();
+                prop_assert_eq!(OneTimeCode::parse(&pasted, length), Some(code));
+            }
+        }
+    }
 }

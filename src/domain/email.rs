@@ -107,4 +107,39 @@ mod tests {
     fn masking_keeps_the_first_letter_and_the_domain() {
         assert_eq!(EmailAddress::parse("john@example.com").unwrap().masked(), "j•••@example.com");
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #[test]
+            fn any_input_is_parsed_without_panicking(raw in any::<String>()) {
+                let _ = EmailAddress::parse(&raw);
+            }
+
+            #[test]
+            fn an_accepted_address_round_trips_and_is_safe_in_a_header(
+                raw in "[ ]{0,2}[A-Za-z0-9._%+-]{1,20}@[A-Za-z0-9-]{1,12}(\\.[A-Za-z0-9-]{1,12}){1,3}[ ]{0,2}",
+            ) {
+                if let Ok(address) = EmailAddress::parse(&raw) {
+                    prop_assert_eq!(EmailAddress::parse(address.as_str()), Ok(address.clone()));
+                    prop_assert_eq!(address.as_str(), raw.trim().to_lowercase());
+                    prop_assert!(!address.as_str().chars().any(|c| c.is_control() || c.is_whitespace()));
+                    prop_assert!(address.as_str().parse::<lettre::Address>().is_ok());
+                }
+            }
+
+            #[test]
+            fn a_line_break_anywhere_is_refused(
+                before in "[a-z]{1,8}@[a-z]{1,8}\\.com",
+                after in "[A-Za-z: ]{0,20}",
+                brk in prop::sample::select(vec!["\r", "\n", "\r\n", "\u{0}"]),
+            ) {
+                let raw = format!("{before}{brk}{after}");
+                prop_assert!(EmailAddress::parse(&raw).is_err());
+            }
+        }
+    }
 }

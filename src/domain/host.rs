@@ -120,4 +120,28 @@ mod tests {
         }
         assert_eq!(HostPattern::parse(" App.Example.com ").unwrap().to_string(), "app.example.com");
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        proptest! {
+            #[test]
+            fn any_entry_is_parsed_without_panicking(raw in any::<String>()) {
+                let _ = HostPattern::parse(&raw);
+            }
+
+            #[test]
+            fn an_accepted_pattern_round_trips_and_is_plain(raw in "(\\*\\.)?[A-Za-z0-9.;,*_ -]{1,24}(:[0-9]{1,6})?") {
+                if let Some(pattern) = HostPattern::parse(&raw) {
+                    let shown = pattern.to_string();
+                    prop_assert_eq!(HostPattern::parse(&shown), Some(pattern));
+                    let plain = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || ".-:".contains(c);
+                    let rest = shown.strip_prefix("*.").unwrap_or(&shown);
+                    prop_assert!(rest.chars().all(plain), "{shown} would say more in a CSP source");
+                }
+            }
+        }
+    }
 }

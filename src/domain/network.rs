@@ -78,4 +78,41 @@ mod tests {
         let client = trusted.client(ip("10.0.0.2"), ["6.6.6.6, 198.51.100.7, 10.0.0.3"].into_iter());
         assert_eq!(client, ip("198.51.100.7"));
     }
+
+    mod properties {
+        use std::net::Ipv4Addr;
+
+        use proptest::prelude::*;
+
+        use super::*;
+
+        /// Addresses from a small space, so that trusted ones come up often.
+        fn address() -> impl Strategy<Value = IpAddr> {
+            (0u8..4, 0u8..4).prop_map(|(a, b)| IpAddr::V4(Ipv4Addr::new(10, 0, a, b)))
+        }
+
+        proptest! {
+            #[test]
+            fn any_header_is_read_without_panicking(header in any::<String>(), peer in address()) {
+                let trusted = TrustedProxies::new(vec![Cidr::parse("10.0.0.0/24").unwrap()]);
+                let _ = trusted.client(peer, [header.as_str()].into_iter());
+            }
+
+            #[test]
+            fn the_client_is_the_peer_or_a_hop_that_only_trusted_proxies_stand_behind(
+                hops in prop::collection::vec(address(), 0..6),
+                peer in address(),
+            ) {
+                let trusted = TrustedProxies::new(vec![Cidr::parse("10.0.0.0/24").unwrap()]);
+                let header = hops.iter().map(IpAddr::to_string).collect::<Vec<_>>().join(", ");
+                let client = trusted.client(peer, [header.as_str()].into_iter());
+                if !trusted.trusts(&peer) {
+                    prop_assert_eq!(client, peer);
+                } else if client != peer {
+                    let at = hops.iter().rposition(|h| *h == client).expect("a listed hop");
+                    prop_assert!(hops[at + 1..].iter().all(|h| trusted.trusts(h)));
+                }
+            }
+        }
+    }
 }

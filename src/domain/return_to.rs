@@ -106,4 +106,60 @@ mod tests {
         assert!(p.check("https://wiki.example.com/").is_none());
         assert!(p.check("http://app.example.com/").is_none(), "plain http from an https portal");
     }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        use super::*;
+
+        fn tricky() -> impl Strategy<Value = String> {
+            let pieces = prop::sample::select(vec![
+                "/",
+                "//",
+                "\\",
+                "https:",
+                "http:",
+                "//evil.example",
+                "app.example.com",
+                "login.example.com",
+                "@",
+                ":",
+                "%2f",
+                "%5c",
+                "?",
+                "#",
+                ".",
+                "..",
+                "\t",
+                "evil.example",
+                "a.corp.example",
+                "x",
+                "/path",
+            ]);
+            prop::collection::vec(pieces, 1..8).prop_map(|parts| parts.concat())
+        }
+
+        proptest! {
+            #[test]
+            fn any_target_is_checked_without_panicking(raw in any::<String>()) {
+                let _ = policy(&["app.example.com", "*.corp.example"]).check(&raw);
+            }
+
+            #[test]
+            fn an_accepted_target_never_leaves_the_allowed_origins(raw in tricky()) {
+                let policy = policy(&["app.example.com", "*.corp.example"]);
+                if let Some(target) = policy.check(&raw) {
+                    // Where a browser on the sign-in page would go.
+                    let origin = Url::parse("https://login.example.com").unwrap();
+                    let landed = origin.join(&target).unwrap();
+                    let host = landed.host_str().unwrap_or_default();
+                    let allowed = host == "login.example.com"
+                        || host == "app.example.com"
+                        || host.ends_with(".corp.example");
+                    prop_assert!(allowed, "{raw:?} gave {target:?}, which lands on {landed}");
+                    prop_assert_eq!(policy.check(&target), Some(target.clone()), "checking again keeps it");
+                }
+            }
+        }
+    }
 }

@@ -1,0 +1,125 @@
+//! Use cases run as the web layer runs them, without a server: SQLite in a
+//! temporary directory, and a clock that moves only when told.
+
+use tempfile::TempDir;
+
+use super::Core;
+use super::accounts::Accounts;
+use super::challenge::{Refusal, Resend, Verdict};
+use super::code::{CodeOutcome, enter_code};
+use crate::config::Settings;
+use crate::db::Db;
+use crate::domain::clock::Clock;
+use crate::domain::code::OneTimeCode;
+use crate::domain::email::EmailAddress;
+use crate::domain::keys::Keys;
+use crate::domain::password::Password;
+use crate::domain::pending::Pending;
+use crate::domain::purpose::Purpose;
+use crate::domain::requester::{Requested, Requester};
+
+const START: i64 = 1_800_000_000;
+
+struct Harness {
+    core: Core,
+    user_id: i64,
+    _dir: TempDir,
+}
+
+async fn harness() -> Harness {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = Settings {
+        database_url: format!("sqlite://{}/core.db", dir.path().display()),
+        mail_dir: dir.path().join("mail"),
+        ..Settings::default()
+    };
+    let config = settings.check().unwrap();
+    let db = Db::connect(&config.database_url).await.unwrap();
+    db.migrate().await.unwrap();
+    let keys = Keys::from_secret(&[7; 32]).unwrap();
+    let link_base = "http://127.0.0.1:8080/login/link".to_owned();
+    let core = Core::new(&config, db, &keys, link_base, Clock::fixed(START)).unwrap();
+    let email = EmailAddress::parse("ann@example.com").unwrap();
+    let accounts =
+        Accounts { db: &core.db, clock: &core.clock, hasher: &core.hasher, throttle: &core.throttle };
+    accounts.add(&email, None, &Password::new_secret("a long passphrase".into()).unwrap()).await.unwrap();
+    let user_id = crate::db::users::find_by_email(&core.db, &email).await.unwrap().unwrap().id;
+    Harness { core, user_id, _dir: dir }
+}
+
+/// A challenge as `issue` makes it, with the code and link token its mail holds.
+struct Issued {
+    id: i64,
+    code: OneTimeCode,
+    token: String,
+}
+
+fn sample_requested() -> Requested {
+    Requester::default().requested(time::OffsetDateTime::UNIX_EPOCH)
+}
+
+async fn issue(h: &Harness, purpose: Purpose) -> Issued {
+    let to = EmailAddress::parse("ann@example.com").unwrap();
+    let requested = sample_requested();
+    let mut secrets = None;
+    let compose = |code: &OneTimeCode, token: &str| {
+        secrets = Some((code.clone(), token.to_owned()));
+        h.core.letters.code_mail(&to, purpose, &requested)(code, token)
+    };
+    let id = h.core.challenges.issue(h.user_id, purpose, None, compose).await.unwrap();
+    let (code, token) = secrets.expect("the mail was written");
+    Issued { id, code, token }
+}
+
+#[tokio::test]
+async fn a_code_or_link_of_one_purpose_is_never_accepted_by_another_flow() {
+    let h = harness().await;
+    let reset = issue(&h, Purpose::Reset).await;
+    let challenges = &h.core.challenges;
+
+    let as_sign_in = challenges.check_code(reset.id, Purpose::Login, &reset.code).await.unwrap();
+    assert_eq!(as_sign_in.verdict, Verdict::Unknown);
+    assert_eq!(challenges.peek_link(&reset.token, Purpose::Login).await.unwrap(), Verdict::Unknown);
+    assert_eq!(challenges.use_link(&reset.token, Purpose::Login).await.unwrap(), Verdict::Unknown);
+    let pending = Pending { user_id: h.user_id, challenge_id: reset.id, purpose: Purpose::Login };
+    let outcome = enter_code(&h.core, &pending, &reset.code, &Requester::default(), None).await.unwrap();
+    assert!(matches!(outcome, CodeOutcome::Gone), "a sign-in cannot finish on a reset code");
+
+    // Untouched by all that, it still works for its own flow.
+    let as_reset = challenges.check_code(reset.id, Purpose::Reset, &reset.code).await.unwrap();
+    assert!(matches!(as_reset.verdict, Verdict::Accepted { .. }), "{:?}", as_reset.verdict);
+}
+
+#[tokio::test]
+async fn a_code_expires_by_the_server_clock() {
+    let h = harness().await;
+    let issued = issue(&h, Purpose::Login).await;
+    h.core.clock.advance(h.core.challenges.rules().ttl_secs);
+
+    let check = h.core.challenges.check_code(issued.id, Purpose::Login, &issued.code).await.unwrap();
+
+    assert_eq!(check.verdict, Verdict::Refused(Refusal::Expired));
+}
+
+#[tokio::test]
+async fn a_new_code_waits_for_the_cooldown_and_replaces_the_old_one() {
+    let h = harness().await;
+    let first = issue(&h, Purpose::Login).await;
+    let to = EmailAddress::parse("ann@example.com").unwrap();
+    let requested = sample_requested();
+    let mail = || h.core.letters.code_mail(&to, Purpose::Login, &requested);
+
+    let early = h.core.challenges.resend(first.id, Purpose::Login, mail()).await.unwrap();
+    assert!(matches!(early, Resend::Cooldown(30)), "the whole cooldown is left");
+    h.core.clock.advance(30);
+    let Resend::Sent(second) = h.core.challenges.resend(first.id, Purpose::Login, mail()).await.unwrap()
+    else {
+        panic!("sent once the cooldown is over");
+    };
+
+    assert_ne!(second, first.id);
+    let old = h.core.challenges.check_code(first.id, Purpose::Login, &first.code).await.unwrap();
+    assert_eq!(old.verdict, Verdict::Refused(Refusal::Replaced));
+    let wrong_purpose = h.core.challenges.resend(second, Purpose::Reset, mail()).await.unwrap();
+    assert!(matches!(wrong_purpose, Resend::Gone), "a sign-in's code is not resent as a reset");
+}
