@@ -1,11 +1,12 @@
 //! The operator's account commands (`gatehouse user …`) and the demo
 //! account. A new password, disabling and removing also end the account's
-//! sessions; a new password also lifts the password stop.
+//! sessions and pending sign-ins (SECURITY.md item 30); a new password also
+//! lifts the password stop.
 
 use super::hashing::PasswordHasher;
 use super::throttle::Throttle;
+use crate::db::Db;
 use crate::db::users::{self, User};
-use crate::db::{Db, sessions};
 use crate::domain::clock::Clock;
 use crate::domain::code::random_token;
 use crate::domain::display_name::DisplayName;
@@ -43,20 +44,21 @@ impl Accounts<'_> {
         Ok(users::set_name(self.db, email, name, self.clock.now()).await?)
     }
 
+    /// Stops the account from signing in, and ends its sessions and pending sign-ins.
     pub async fn disable(&self, email: &EmailAddress) -> anyhow::Result<()> {
-        users::set_disabled(self.db, email, true, self.clock.now()).await?;
-        self.end_sessions(email).await
+        Ok(users::disable(self.db, email, self.clock.now()).await?)
     }
 
     pub async fn enable(&self, email: &EmailAddress) -> anyhow::Result<()> {
-        Ok(users::set_disabled(self.db, email, false, self.clock.now()).await?)
+        Ok(users::enable(self.db, email, self.clock.now()).await?)
     }
 
+    /// A new password: the account's sessions and pending sign-ins end, and
+    /// the stop after too many password failures is lifted.
     pub async fn set_password(&self, email: &EmailAddress, password: &Password) -> anyhow::Result<()> {
         let hash = self.hasher.hash(password).await?;
         users::set_password_hash(self.db, email, &hash, self.clock.now()).await?;
-        self.end_sessions(email).await?;
-        self.throttle.unlock(email.as_str()).await
+        self.unlock(email).await
     }
 
     pub async fn remove(&self, email: &EmailAddress) -> anyhow::Result<()> {
@@ -64,9 +66,11 @@ impl Accounts<'_> {
         Ok(users::remove(self.db, email).await?)
     }
 
-    /// Lifts the stop after too many consecutive password failures.
+    /// Lifts the stop after too many consecutive password failures, for
+    /// the address and for every browser the account remembers.
     pub async fn unlock(&self, email: &EmailAddress) -> anyhow::Result<()> {
-        self.throttle.unlock(email.as_str()).await
+        let user_id = users::find_by_email(self.db, email).await?.map(|user| user.id);
+        self.throttle.unlock(email.as_str(), user_id).await
     }
 
     /// For demos and examples: creates [`DEMO_EMAIL`] when there are no
@@ -87,13 +91,6 @@ impl Accounts<'_> {
             self.add(&email, None, &secret).await?;
         }
         Ok(Some(password))
-    }
-
-    async fn end_sessions(&self, email: &EmailAddress) -> anyhow::Result<()> {
-        if let Some(user) = users::find_by_email(self.db, email).await? {
-            sessions::delete_for_user(self.db, user.id).await?;
-        }
-        Ok(())
     }
 }
 

@@ -1,23 +1,35 @@
-//! The second factor: a challenge is one code (and its link) sent for one
-//! pending flow, bound to the user and to a purpose. This file decides what
-//! a submitted code or link means; the database makes each decision atomic.
+//! The second factor: a flow (one pending sign-in, from the password step
+//! on) and its challenges, each one code and its link, bound to the user
+//! and to the flow's purpose. This file decides what a submitted code or
+//! link means; the database makes each decision atomic.
+
+use std::sync::Arc;
 
 use rand::RngExt as _;
 
 use super::throttle::Throttle;
 use crate::config::CodeRules;
 use crate::db::Db;
-use crate::db::challenges::{self, Challenge, NewChallenge};
+use crate::db::challenges::{self, Challenge, FlowEnd, NewChallenge};
+use crate::db::flows::NewFlow;
 use crate::db::limits;
-use crate::db::outbox::NewMail;
 use crate::domain::clock::Clock;
 use crate::domain::code::{OneTimeCode, link_digest, random_token};
+use crate::domain::mail::MailKind;
+use crate::domain::pending::Pending;
 use crate::domain::purpose::Purpose;
+use crate::domain::requester::Requested;
+use crate::mail::Letter;
+use crate::mail::outbox::Sealer;
 
-/// Writes the sealed mail for a new challenge's code and link token: the
-/// secrets exist in memory only, on their way into the mail.
-pub trait ComposeMail: FnOnce(&OneTimeCode, &str) -> anyhow::Result<NewMail> {}
-impl<F: FnOnce(&OneTimeCode, &str) -> anyhow::Result<NewMail>> ComposeMail for F {}
+/// A pending flow lives at most this long from its password step, however
+/// many codes are sent for it.
+pub const FLOW_LIFETIME_SECS: i64 = 15 * 60;
+
+/// Writes the letter for a new challenge's code and link token: the secrets
+/// exist in memory only, on their way into the sealed mail.
+pub trait ComposeMail: FnOnce(&OneTimeCode, &str) -> anyhow::Result<Letter> {}
+impl<F: FnOnce(&OneTimeCode, &str) -> anyhow::Result<Letter>> ComposeMail for F {}
 
 /// Why a code or link that once was good can no longer be used. Every flow
 /// that takes a code or link answers these the same way.
@@ -33,15 +45,23 @@ pub enum Refusal {
     Locked {
         retry_after_secs: i64,
     },
+    /// The flow was refused from the mail (a wrong number, or "This wasn't me").
+    RefusedFromMail,
+}
+
+/// A code or link that was accepted: the flow it finishes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Accepted {
+    pub user_id: i64,
+    pub flow_id: i64,
+    pub epoch: i64,
+    pub return_to: Option<String>,
 }
 
 /// What a submitted code or link turned out to be.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
-    Accepted {
-        user_id: i64,
-        return_to: Option<String>,
-    },
+    Accepted(Accepted),
     Wrong {
         attempts_left: i32,
     },
@@ -70,8 +90,15 @@ pub enum Resend {
     Sent(i64),
     /// Too soon: try again after this many seconds.
     Cooldown(i64),
-    /// The challenge was used, replaced, or no longer exists; start over.
+    /// The challenge was used, replaced, or its flow is over; start over.
     Gone,
+}
+
+/// What a link token points at.
+pub enum Behind {
+    Live(Challenge),
+    Refused(Refusal),
+    Unknown,
 }
 
 /// Issues and checks challenges under the configured rules.
@@ -83,30 +110,56 @@ pub struct ChallengePolicy {
     /// Keyed hash of codes and link tokens.
     key: [u8; 32],
     throttle: Throttle,
+    sealer: Arc<Sealer>,
+}
+
+/// Who starts a flow, and for what.
+pub struct FlowStart<'a> {
+    pub user_id: i64,
+    pub epoch: i64,
+    pub purpose: Purpose,
+    pub return_to: Option<&'a str>,
+    /// The browser, IP and time of the password step, as an approval names them.
+    pub requested: &'a Requested,
 }
 
 impl ChallengePolicy {
-    pub fn new(db: Db, clock: Clock, rules: CodeRules, key: [u8; 32], throttle: Throttle) -> Self {
-        Self { db, clock, rules, key, throttle }
+    pub fn new(
+        db: Db,
+        clock: Clock,
+        rules: CodeRules,
+        key: [u8; 32],
+        throttle: Throttle,
+        sealer: Arc<Sealer>,
+    ) -> Self {
+        Self { db, clock, rules, key, throttle, sealer }
     }
 
     pub fn rules(&self) -> &CodeRules {
         &self.rules
     }
 
-    /// Issues the first challenge of a new flow and queues its mail in the
-    /// same transaction; returns the challenge's id.
-    pub async fn issue(
-        &self,
-        user_id: i64,
-        purpose: Purpose,
-        return_to: Option<&str>,
-        compose: impl ComposeMail,
-    ) -> anyhow::Result<i64> {
-        let flow_id = rand::rand_core::UnwrapErr(rand::rngs::SysRng).random_range(1..i64::MAX);
-        let (new, code, link_token) = self.draft(flow_id, user_id, purpose, return_to);
-        let mail = compose(&code, &link_token)?;
-        Ok(challenges::insert(&self.db, new, &mail).await?)
+    /// Starts a flow with its first challenge and queues its mail in the
+    /// same transaction.
+    pub async fn start(&self, start: FlowStart<'_>, compose: impl ComposeMail) -> anyhow::Result<Pending> {
+        let now = self.clock.now();
+        let match_number = rand::rand_core::UnwrapErr(rand::rngs::SysRng).random_range(10..=99);
+        let flow = NewFlow {
+            user_id: start.user_id,
+            purpose: start.purpose,
+            epoch: start.epoch,
+            return_to: start.return_to,
+            started_at: now,
+            expires_at: now + FLOW_LIFETIME_SECS,
+            browser: &start.requested.browser,
+            client_ip: start.requested.ip.as_deref(),
+            match_number,
+        };
+        let (new, letter) = self.draft(compose)?;
+        let (flow_id, challenge_id) =
+            challenges::start(&self.db, &flow, new, |id| self.seal(&letter, id)).await?;
+        let (user_id, purpose, epoch) = (start.user_id, start.purpose, start.epoch);
+        Ok(Pending { user_id, flow_id, challenge_id, purpose, epoch })
     }
 
     /// Replaces challenge `id` of `purpose` by a new one of the same flow, if
@@ -120,45 +173,40 @@ impl ChallengePolicy {
         let Some(old) = challenges::find(&self.db, id).await? else {
             return Ok(Resend::Gone);
         };
-        if old.purpose != purpose || old.used_at.is_some() || old.replaced_at.is_some() {
+        let now = self.clock.now();
+        let over = old.flow_refused || old.flow_done || old.flow_expires_at <= now;
+        if old.purpose != purpose || old.used_at.is_some() || old.replaced_at.is_some() || over {
             return Ok(Resend::Gone);
         }
-        let now = self.clock.now();
         let ready_at = old.created_at + self.rules.resend_cooldown_secs;
         if now < ready_at {
             return Ok(Resend::Cooldown(ready_at - now));
         }
-        let (new, code, link_token) = self.draft(old.flow_id, old.user_id, purpose, old.return_to.as_deref());
-        let mail = compose(&code, &link_token)?;
+        let (new, letter) = self.draft(compose)?;
         let cooled = now - self.rules.resend_cooldown_secs;
-        match challenges::replace(&self.db, id, cooled, new, &mail).await? {
+        match challenges::replace(&self.db, id, cooled, new, |new_id| self.seal(&letter, new_id)).await? {
             Some(challenge_id) => Ok(Resend::Sent(challenge_id)),
             // Another request replaced or used it between our read and write.
             None => Ok(Resend::Gone),
         }
     }
 
-    fn draft<'a>(
-        &self,
-        flow_id: i64,
-        user_id: i64,
-        purpose: Purpose,
-        return_to: Option<&'a str>,
-    ) -> (NewChallenge<'a>, OneTimeCode, String) {
+    fn draft(&self, compose: impl ComposeMail) -> anyhow::Result<(NewChallenge, Letter)> {
         let code = OneTimeCode::generate(self.rules.length);
         let link_token = random_token();
+        let letter = compose(&code, &link_token)?;
         let now = self.clock.now();
         let new = NewChallenge {
-            flow_id,
-            user_id,
-            purpose,
             code_hash: code.digest(&self.key),
             link_hash: link_digest(&self.key, &link_token),
-            return_to,
             now,
             expires_at: now + self.rules.ttl_secs,
         };
-        (new, code, link_token)
+        Ok((new, letter))
+    }
+
+    fn seal(&self, letter: &Letter, challenge_id: i64) -> anyhow::Result<crate::db::outbox::NewMail> {
+        self.sealer.seal(MailKind::Code, letter, Some(challenge_id))
     }
 
     /// Checks a typed code against challenge `id` of `purpose`. Before the
@@ -194,8 +242,8 @@ impl ChallengePolicy {
         if code.matches(&self.key, &challenge.code_hash) {
             limits::refund(db, slot).await?;
             return Ok(match challenges::consume(db, id, now).await? {
-                Some(_) => accepted(challenge),
-                None => self.verdict_after_race(id).await?,
+                true => accepted(&challenge),
+                false => self.verdict_after_race(id).await?,
             }
             .into());
         }
@@ -215,44 +263,44 @@ impl ChallengePolicy {
         Ok(CodeCheck { verdict, budget_just_spent: spent == budget.max })
     }
 
-    /// What a link token of `purpose` points at, without consuming anything
-    /// (GET of the link).
-    pub async fn peek_link(&self, token: &str, purpose: Purpose) -> anyhow::Result<Verdict> {
-        let Some(challenge) = self.behind_link(token, purpose).await? else {
-            return Ok(Verdict::Unknown);
-        };
+    /// What a link token of `purpose` points at, consuming nothing (GET of the link).
+    pub async fn behind_link(&self, token: &str, purpose: Purpose) -> anyhow::Result<Behind> {
+        let digest = link_digest(&self.key, token);
+        let challenge = challenges::find_by_link(&self.db, &digest).await?;
+        let Some(challenge) = challenge.filter(|c| c.purpose == purpose) else { return Ok(Behind::Unknown) };
         Ok(match self.refusal(&challenge, self.clock.now()) {
-            Some(refusal) => Verdict::Refused(refusal),
-            None => accepted(challenge),
+            Some(refusal) => Behind::Refused(refusal),
+            None => Behind::Live(challenge),
         })
     }
 
-    /// Uses the challenge of `purpose` behind a link token (POST of the link page).
-    pub async fn use_link(&self, token: &str, purpose: Purpose) -> anyhow::Result<Verdict> {
-        let Some(challenge) = self.behind_link(token, purpose).await? else {
-            return Ok(Verdict::Unknown);
-        };
+    /// Uses the link of `challenge` (as `behind_link` found it) and ends its
+    /// flow as `end` says: finished here, approved or refused from elsewhere.
+    pub async fn use_link(
+        &self,
+        token: &str,
+        challenge: &Challenge,
+        end: FlowEnd,
+    ) -> anyhow::Result<Verdict> {
         let digest = link_digest(&self.key, token);
-        match challenges::consume_link(&self.db, &digest, self.clock.now(), self.rules.max_attempts).await? {
-            Some(_) => Ok(accepted(challenge)),
-            None => self.verdict_after_race(challenge.id).await,
+        let now = self.clock.now();
+        match challenges::use_link(&self.db, &digest, now, self.rules.max_attempts, end).await? {
+            true => Ok(accepted(challenge)),
+            false => self.verdict_after_race(challenge.id).await,
         }
-    }
-
-    async fn behind_link(&self, token: &str, purpose: Purpose) -> anyhow::Result<Option<Challenge>> {
-        let digest = link_digest(&self.key, token);
-        Ok(challenges::find_by_link(&self.db, &digest).await?.filter(|c| c.purpose == purpose))
     }
 
     /// Why a challenge can no longer be used, if it cannot.
     fn refusal(&self, c: &Challenge, now: i64) -> Option<Refusal> {
-        if c.used_at.is_some() {
+        if c.flow_refused {
+            Some(Refusal::RefusedFromMail)
+        } else if c.used_at.is_some() || c.flow_done {
             Some(Refusal::Used)
         } else if c.replaced_at.is_some() {
             Some(Refusal::Replaced)
         } else if c.attempts >= self.rules.max_attempts {
             Some(Refusal::TooManyAttempts)
-        } else if c.expires_at <= now {
+        } else if c.expires_at <= now || c.flow_expires_at <= now {
             Some(Refusal::Expired)
         } else {
             None
@@ -268,6 +316,11 @@ impl ChallengePolicy {
     }
 }
 
-fn accepted(challenge: Challenge) -> Verdict {
-    Verdict::Accepted { user_id: challenge.user_id, return_to: challenge.return_to }
+fn accepted(challenge: &Challenge) -> Verdict {
+    Verdict::Accepted(Accepted {
+        user_id: challenge.user_id,
+        flow_id: challenge.flow_id,
+        epoch: challenge.epoch,
+        return_to: challenge.return_to.clone(),
+    })
 }

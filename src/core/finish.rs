@@ -1,9 +1,12 @@
-//! Where every way of proving the mailbox ends: the code or the link was
-//! accepted. The account must still be enabled; the browser is remembered
-//! for the account, and a browser new to it earns its owner a notice naming
-//! the browser, the IP and the time (`notify_new_sign_in`).
+//! Where every way of proving the mailbox ends: the code, the link in the
+//! waiting browser, or an approval from another device was accepted. The
+//! account must still be enabled, under the credentials of the password
+//! step; the browser is remembered for the account, and a browser new to it
+//! earns its owner a notice naming the browser, the IP and the time
+//! (`notify_new_sign_in`).
 
 use super::Core;
+use super::challenge::Accepted;
 use crate::db::known_browsers;
 use crate::db::users::{self, User};
 use crate::domain::code::{looks_like_token, random_token};
@@ -14,6 +17,8 @@ use crate::domain::requester::Requester;
 /// A completed sign-in: the session now belongs to `user`.
 pub struct SignedIn {
     pub user: User,
+    /// The account's `auth_epoch` the session is granted under.
+    pub epoch: i64,
     pub return_to: Option<String>,
     /// The remembered-browser token the browser should keep, if recording it worked.
     pub browser_token: Option<String>,
@@ -22,29 +27,33 @@ pub struct SignedIn {
 /// A browser not seen for this long is forgotten, and a sign-in from it is new again.
 pub const BROWSER_FORGOTTEN_AFTER_SECS: i64 = known_browsers::FORGOTTEN_AFTER_SECS;
 
-/// Completes the sign-in of `user_id`, who proved the mailbox from the
-/// browser that presented `browser` (its remembered-browser token, if any).
-/// `None` when the account is gone or disabled meanwhile.
+/// Completes the sign-in `accepted` names in the browser that presented
+/// `browser` (its remembered-browser token, if any). `None` when the
+/// account is gone, disabled, or its credentials changed meanwhile.
 pub async fn finish_sign_in(
     core: &Core,
-    user_id: i64,
-    return_to: Option<String>,
+    accepted: Accepted,
     requester: &Requester,
     browser: Option<&str>,
 ) -> anyhow::Result<Option<SignedIn>> {
-    let Some(user) = users::find_by_id(&core.db, user_id).await?.filter(|u| !u.disabled) else {
+    let user = users::find_by_id(&core.db, accepted.user_id).await?;
+    let Some(user) = user.filter(|u| !u.disabled && u.auth_epoch == accepted.epoch) else {
         return Ok(None);
     };
-    tracing::info!(user_id, "sign-in completed");
+    tracing::info!(user_id = user.id, "sign-in completed");
     // The sign-in stands even if this bookkeeping fails.
     let browser_token = match note_browser(core, &user, requester, browser).await {
         Ok(token) => Some(token),
         Err(e) => {
-            tracing::error!(user_id, error = format!("{e:#}"), "noting the browser of a sign-in failed");
+            tracing::error!(
+                user_id = user.id,
+                error = format!("{e:#}"),
+                "noting the browser of a sign-in failed"
+            );
             None
         }
     };
-    Ok(Some(SignedIn { user, return_to, browser_token }))
+    Ok(Some(SignedIn { epoch: user.auth_epoch, user, return_to: accepted.return_to, browser_token }))
 }
 
 /// Records the browser of a completed sign-in of `user`, queues the notice
@@ -78,6 +87,7 @@ async fn note_browser(
     Ok(token)
 }
 
-fn browser_digest(core: &Core, token: &str) -> Vec<u8> {
+/// The keyed hash under which a remembered browser's token is stored.
+pub fn browser_digest(core: &Core, token: &str) -> Vec<u8> {
     keyed_hash(&core.browser_key, format!("browser:{token}").as_bytes()).to_vec()
 }

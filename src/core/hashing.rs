@@ -2,8 +2,9 @@
 //! typed ones. The unknown-account path verifies against a dummy hash so
 //! that it costs the same time as a wrong password (SECURITY.md items 11, 13).
 
-use std::sync::Arc;
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -16,6 +17,9 @@ use crate::domain::password::Password;
 
 /// The longest a password check waits in the queue before it is refused.
 const QUEUE_WAIT: Duration = Duration::from_secs(2);
+/// What the dummy hash is of; no password typed is checked against it but
+/// an unknown account's, and the answer is then no whatever it says.
+const DUMMY_PASSWORD: &[u8] = b"gatehouse dummy password, never matches";
 
 /// The outcome of checking a password against a stored hash.
 #[derive(Debug, PartialEq, Eq)]
@@ -40,7 +44,11 @@ pub struct PasswordHasher {
     permits: Arc<Semaphore>,
     waiting: Arc<AtomicUsize>,
     max_waiting: usize,
-    dummy_hash: Arc<String>,
+    /// What an unknown account's password is checked against: a hash with
+    /// the parameters most stored hashes have (`match_stored`), so that an
+    /// unknown address costs what a known one does even after the
+    /// configured cost was raised and old hashes are not yet rehashed.
+    dummy_hash: Arc<RwLock<Arc<String>>>,
 }
 
 impl PasswordHasher {
@@ -52,14 +60,36 @@ impl PasswordHasher {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
             n => n as usize,
         };
-        let dummy_hash = hash_with(&params, b"gatehouse dummy password, never matches")?;
+        let dummy_hash = hash_with(&params, DUMMY_PASSWORD)?;
         Ok(Self {
             params,
             permits: Arc::new(Semaphore::new(workers)),
             waiting: Arc::new(AtomicUsize::new(0)),
             max_waiting: rules.max_queue as usize,
-            dummy_hash: Arc::new(dummy_hash),
+            dummy_hash: Arc::new(RwLock::new(Arc::new(dummy_hash))),
         })
+    }
+
+    /// Makes the dummy hash cost what a typical stored hash costs: it takes
+    /// the parameters most of `stored` (recent hashes of real accounts) have.
+    pub async fn match_stored(&self, stored: &[String]) -> anyhow::Result<()> {
+        let Some(typical) = most_common_params(stored) else { return Ok(()) };
+        let current = PasswordHash::new(&self.dummy())
+            .ok()
+            .and_then(|dummy| Params::try_from(&dummy).ok())
+            .map(|p| (p.m_cost(), p.t_cost(), p.p_cost()));
+        if current == Some((typical.m_cost(), typical.t_cost(), typical.p_cost())) {
+            return Ok(());
+        }
+        let dummy = tokio::task::spawn_blocking(move || hash_with(&typical, DUMMY_PASSWORD))
+            .await
+            .context("computing the dummy hash panicked")??;
+        *self.dummy_hash.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(dummy);
+        Ok(())
+    }
+
+    fn dummy(&self) -> Arc<String> {
+        self.dummy_hash.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
     pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
@@ -80,7 +110,7 @@ impl PasswordHasher {
         stored: Option<&str>,
     ) -> anyhow::Result<Verified> {
         let has_account = stored.is_some();
-        let stored = stored.unwrap_or(&self.dummy_hash).to_owned();
+        let stored = stored.map_or_else(|| self.dummy().as_str().to_owned(), str::to_owned);
         let params = self.params.clone();
         let password = password.clone();
         let verified = run(permit, move || {
@@ -143,6 +173,19 @@ fn hash_with(params: &Params, password: &[u8]) -> anyhow::Result<String> {
     Ok(hash.to_string())
 }
 
+/// The argon2 parameters most of `stored` have (ties: the costlier).
+fn most_common_params(stored: &[String]) -> Option<Params> {
+    let mut counts: HashMap<(u32, u32, u32), usize> = HashMap::new();
+    for hash in stored {
+        let Ok(parsed) = PasswordHash::new(hash) else { continue };
+        if let Ok(p) = Params::try_from(&parsed) {
+            *counts.entry((p.m_cost(), p.t_cost(), p.p_cost())).or_default() += 1;
+        }
+    }
+    let ((m, t, p), _) = counts.into_iter().max_by_key(|(params, count)| (*count, *params))?;
+    Params::new(m, t, p, None).ok()
+}
+
 /// True when the stored hash is not argon2id or any cost is below the configured one.
 fn needs_rehash(stored: &PasswordHash, wanted: &Params) -> bool {
     if stored.algorithm.as_str() != "argon2id" {
@@ -174,6 +217,20 @@ mod tests {
         assert_eq!(h.verify(h.admit().await.unwrap(), &right, Some(&stored)).await.unwrap(), Verified::Yes);
         assert_eq!(h.verify(h.admit().await.unwrap(), &wrong, Some(&stored)).await.unwrap(), Verified::No);
         assert_eq!(h.verify(h.admit().await.unwrap(), &right, None).await.unwrap(), Verified::No);
+    }
+
+    #[tokio::test]
+    async fn the_dummy_hash_takes_the_parameters_of_most_stored_hashes() {
+        let password = Password::new_secret("correct horse battery".into()).unwrap();
+        let old = hasher(19_456).hash(&password).await.unwrap();
+        let raised = hasher(24_576);
+        assert!(raised.dummy().contains("m=24576"), "at first, the configured cost");
+
+        raised.match_stored(&[old.clone(), old, "not a hash".into()]).await.unwrap();
+
+        assert!(raised.dummy().contains("m=19456"), "{}", raised.dummy());
+        let h = &raised;
+        assert_eq!(h.verify(h.admit().await.unwrap(), &password, None).await.unwrap(), Verified::No);
     }
 
     #[tokio::test]

@@ -82,6 +82,7 @@ impl Core {
                 config.codes.clone(),
                 keys.codes,
                 throttle.clone(),
+                sealer.clone(),
             ),
             outbox: Outbox::new(
                 db.clone(),
@@ -100,5 +101,13 @@ impl Core {
             clock,
             db,
         })
+    }
+
+    /// Keeps an unknown address as costly to check as a real one: the dummy
+    /// hash follows the parameters of the stored hashes (SECURITY.md item
+    /// 11). Run at start-up and now and then, as accounts are rehashed.
+    pub async fn match_dummy_hash(&self) -> anyhow::Result<()> {
+        let stored = crate::db::users::recent_password_hashes(&self.db, 200).await?;
+        self.hasher.match_stored(&stored).await
     }
 }

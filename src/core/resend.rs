@@ -1,5 +1,7 @@
 //! "Send a new code": the pending flow's challenge is replaced by a new one
-//! once the cooldown is over, within the account's and the IP's send limits.
+//! once the cooldown is over, within the account's and the IP's send limits
+//! — and only while the account is still enabled under the credentials of
+//! the password step, and the flow is live.
 
 use super::Core;
 use super::challenge::Resend;
@@ -28,7 +30,8 @@ pub async fn resend_code(
     pending: &Pending,
     requester: &Requester,
 ) -> anyhow::Result<ResendOutcome> {
-    let Some(user) = users::find_by_id(&core.db, pending.user_id).await? else {
+    let user = users::find_by_id(&core.db, pending.user_id).await?;
+    let Some(user) = user.filter(|u| !u.disabled && u.auth_epoch == pending.epoch) else {
         return Ok(ResendOutcome::Gone);
     };
     let slots = match core.throttle.admit_code_send(&core.audit, requester, &user, pending.purpose).await? {

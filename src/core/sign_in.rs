@@ -3,7 +3,11 @@
 //! verification each); a right password starts a flow and mails its code.
 
 use super::Core;
+use super::challenge::FlowStart;
+use super::finish::browser_digest;
 use super::hashing::Verified;
+use super::throttle::Guesser;
+use crate::db::known_browsers;
 use crate::db::users::{self, User};
 use crate::domain::audit::{AuditResult, Event};
 use crate::domain::email::EmailAddress;
@@ -20,6 +24,8 @@ pub struct PasswordStep<'a> {
     /// Already checked against the return policy.
     pub return_to: Option<&'a str>,
     pub requester: &'a Requester,
+    /// The browser's remembered-browser token, if it has one.
+    pub browser: Option<&'a str>,
 }
 
 pub enum PasswordOutcome {
@@ -28,7 +34,7 @@ pub enum PasswordOutcome {
     CodeSent(Pending),
     /// A wrong address or password, or a disabled account: all alike.
     Refused,
-    /// Too many attempts from this IP or for this address.
+    /// Too many attempts from this IP, for this address or from this browser.
     Throttled { retry_after_secs: i64 },
     /// Too many codes sent to this account, from this IP, or overall.
     TooManyCodesSent { retry_after_secs: i64 },
@@ -52,12 +58,18 @@ pub async fn enter_password(core: &Core, step: PasswordStep<'_>) -> anyhow::Resu
     let to = EmailAddress::parse(&user.email)?;
     let requested = requester.requested(time::OffsetDateTime::now_utc());
     let mail = core.letters.code_mail(&to, Purpose::Login, &requested);
-    let challenge_id = core.challenges.issue(user.id, Purpose::Login, step.return_to, mail).await?;
+    let start = FlowStart {
+        user_id: user.id,
+        epoch: user.auth_epoch,
+        purpose: Purpose::Login,
+        return_to: step.return_to,
+        requested: &requested,
+    };
+    let pending = core.challenges.start(start, mail).await?;
     core.outbox.wake();
-    core.audit
-        .record(requester, Some(user.id), Some(&user.email), Event::CodeSent(Purpose::Login), AuditResult::Ok)
-        .await;
-    Ok(PasswordOutcome::CodeSent(Pending { user_id: user.id, challenge_id, purpose: Purpose::Login }))
+    let sent = Event::CodeSent(Purpose::Login);
+    core.audit.record(requester, Some(user.id), Some(&user.email), sent, AuditResult::Ok).await;
+    Ok(PasswordOutcome::CodeSent(pending))
 }
 
 /// The password check proper: throttles, then one argon2 verification
@@ -68,28 +80,29 @@ async fn check_password(
     core: &Core,
     step: &PasswordStep<'_>,
 ) -> anyhow::Result<Result<Option<User>, PasswordOutcome>> {
-    let (requester, email) = (step.requester, step.email);
+    let requester = step.requester;
     // A place on the hashing pool first: when it is full, refuse before any other work.
     let Ok(permit) = core.hasher.admit().await else { return Ok(Err(PasswordOutcome::Busy)) };
-    let address = EmailAddress::parse(email).ok();
+    let address = EmailAddress::parse(step.email).ok();
     let typed = address.as_ref().map(EmailAddress::as_str);
-    let admitted = match core.throttle.admit_password_attempt(requester, email).await? {
+    let user = match &address {
+        Some(address) => users::find_by_email(&core.db, address).await?,
+        None => None,
+    };
+    let guesser = guesser(core, step, user.as_ref()).await?;
+    let admitted = match core.throttle.admit_password_attempt(requester, &guesser).await? {
         Ok(admitted) => admitted,
         Err(retry_after_secs) => {
             core.audit.record(requester, None, typed, Event::Password, AuditResult::Throttled).await;
             return Ok(Err(PasswordOutcome::Throttled { retry_after_secs }));
         }
     };
-    let user = match &address {
-        Some(address) => users::find_by_email(&core.db, address).await?,
-        None => None,
-    };
     let stored = user.as_ref().map(|u| u.password_hash.as_str());
     let verified = match core.hasher.verify(permit, step.password, stored).await {
         Ok(verified) => verified,
         Err(e) => {
             // Not checked: it was no failure.
-            core.throttle.password_unchecked(requester, email).await?;
+            core.throttle.password_unchecked(requester, &guesser).await?;
             return Err(e);
         }
     };
@@ -107,8 +120,29 @@ async fn check_password(
     };
     core.audit.record(requester, user_id, typed, Event::Password, result).await;
     match &user {
-        Some(_) => core.throttle.password_succeeded(requester, email).await?,
-        None => core.throttle.password_failed(&core.audit, requester, email, admitted).await,
+        Some(_) => core.throttle.password_succeeded(requester, &guesser).await?,
+        None => core.throttle.password_failed(&core.audit, requester, &guesser, admitted).await,
     }
     Ok(Ok(user))
+}
+
+/// Whose run of failures this attempt counts in: the typed address's, or,
+/// for a browser that has completed a sign-in to this account before, that
+/// browser's own, so that a stranger's guesses at the address never lock
+/// the owner's browsers out (SECURITY.md item 31).
+async fn guesser<'a>(
+    core: &Core,
+    step: &PasswordStep<'a>,
+    user: Option<&User>,
+) -> anyhow::Result<Guesser<'a>> {
+    let mut guesser = Guesser { typed: step.email, remembered: None };
+    if let Some(token) = step.browser {
+        let digest = browser_digest(core, token);
+        // Looked up whether or not the account exists, so both cost the same.
+        let account = user.map_or(0, |u| u.id);
+        if known_browsers::is_known(&core.db, account, &digest, core.clock.now()).await? {
+            guesser.remembered = Some((account, digest));
+        }
+    }
+    Ok(guesser)
 }

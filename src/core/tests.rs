@@ -5,7 +5,7 @@ use tempfile::TempDir;
 
 use super::Core;
 use super::accounts::Accounts;
-use super::challenge::{Refusal, Resend, Verdict};
+use super::challenge::{Behind, FlowStart, Refusal, Resend, Verdict};
 use super::code::{CodeOutcome, enter_code};
 use crate::config::Settings;
 use crate::db::Db;
@@ -47,9 +47,10 @@ async fn harness() -> Harness {
     Harness { core, user_id, _dir: dir }
 }
 
-/// A challenge as `issue` makes it, with the code and link token its mail holds.
+/// A flow as `start` makes it, with the code and link token its mail holds.
 struct Issued {
     id: i64,
+    pending: Pending,
     code: OneTimeCode,
     token: String,
 }
@@ -66,9 +67,10 @@ async fn issue(h: &Harness, purpose: Purpose) -> Issued {
         secrets = Some((code.clone(), token.to_owned()));
         h.core.letters.code_mail(&to, purpose, &requested)(code, token)
     };
-    let id = h.core.challenges.issue(h.user_id, purpose, None, compose).await.unwrap();
+    let start = FlowStart { user_id: h.user_id, epoch: 0, purpose, return_to: None, requested: &requested };
+    let pending = h.core.challenges.start(start, compose).await.unwrap();
     let (code, token) = secrets.expect("the mail was written");
-    Issued { id, code, token }
+    Issued { id: pending.challenge_id, pending, code, token }
 }
 
 #[tokio::test]
@@ -79,9 +81,9 @@ async fn a_code_or_link_of_one_purpose_is_never_accepted_by_another_flow() {
 
     let as_sign_in = challenges.check_code(reset.id, Purpose::Login, &reset.code).await.unwrap();
     assert_eq!(as_sign_in.verdict, Verdict::Unknown);
-    assert_eq!(challenges.peek_link(&reset.token, Purpose::Login).await.unwrap(), Verdict::Unknown);
-    assert_eq!(challenges.use_link(&reset.token, Purpose::Login).await.unwrap(), Verdict::Unknown);
-    let pending = Pending { user_id: h.user_id, challenge_id: reset.id, purpose: Purpose::Login };
+    let behind = challenges.behind_link(&reset.token, Purpose::Login).await.unwrap();
+    assert!(matches!(behind, Behind::Unknown), "a reset link is no sign-in link");
+    let pending = Pending { purpose: Purpose::Login, ..reset.pending };
     let outcome = enter_code(&h.core, &pending, &reset.code, &Requester::default(), None).await.unwrap();
     assert!(matches!(outcome, CodeOutcome::Gone), "a sign-in cannot finish on a reset code");
 
@@ -122,4 +124,30 @@ async fn a_new_code_waits_for_the_cooldown_and_replaces_the_old_one() {
     assert_eq!(old.verdict, Verdict::Refused(Refusal::Replaced));
     let wrong_purpose = h.core.challenges.resend(second, Purpose::Reset, mail()).await.unwrap();
     assert!(matches!(wrong_purpose, Resend::Gone), "a sign-in's code is not resent as a reset");
+}
+
+#[tokio::test]
+async fn a_pending_sign_in_ends_fifteen_minutes_after_the_password_step_however_many_codes_were_sent() {
+    let h = harness().await;
+    let first = issue(&h, Purpose::Login).await;
+    let to = EmailAddress::parse("ann@example.com").unwrap();
+    let requested = sample_requested();
+    h.core.clock.advance(14 * 60);
+    let mail = h.core.letters.code_mail(&to, Purpose::Login, &requested);
+    let Resend::Sent(newest) = h.core.challenges.resend(first.id, Purpose::Login, mail).await.unwrap() else {
+        panic!("a new code at minute 14");
+    };
+    let fresh = crate::db::challenges::find(&h.core.db, newest).await.unwrap().unwrap();
+    assert!(fresh.expires_at > START + 20 * 60, "the new code alone would work until minute 24");
+
+    h.core.clock.advance(60);
+    let mail = h.core.letters.code_mail(&to, Purpose::Login, &requested);
+
+    let resent = h.core.challenges.resend(newest, Purpose::Login, mail).await.unwrap();
+    assert!(matches!(resent, Resend::Gone), "no new code for a sign-in 15 minutes old");
+    let behind = h.core.challenges.behind_link(&first.token, Purpose::Login).await.unwrap();
+    assert!(matches!(behind, Behind::Refused(Refusal::Replaced)));
+    let pending = Pending { challenge_id: newest, ..first.pending };
+    let standing = super::code::standing(&h.core, &pending).await.unwrap();
+    assert!(matches!(standing, super::code::Standing::Gone), "the waiting page says the sign-in expired");
 }

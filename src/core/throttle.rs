@@ -3,7 +3,7 @@
 //! of password failures makes the next attempt wait. The counting itself is
 //! atomic in the database (`db::limits`).
 
-use std::net::IpAddr;
+use sha2::{Digest as _, Sha256};
 
 use super::audit::Audit;
 use crate::config::Limits;
@@ -12,6 +12,8 @@ use crate::db::limits::{self, Limit, Taken};
 use crate::db::users::User;
 use crate::domain::audit::{AuditResult, Event};
 use crate::domain::clock::Clock;
+use crate::domain::email::EmailAddress;
+use crate::domain::network::ClientNet;
 use crate::domain::purpose::Purpose;
 use crate::domain::requester::Requester;
 
@@ -22,6 +24,8 @@ const DAY: i64 = 24 * HOUR;
 const FIRST_DELAY_SECS: i64 = 30;
 
 /// What a limit counts, and whose: its key in the database is `key()`.
+/// Clients are counted by `ClientNet` (an IPv6 client is its /64), typed
+/// addresses by their parsed form or a hash, never by raw input.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Bucket<'a> {
     CodeFailures {
@@ -34,12 +38,18 @@ enum Bucket<'a> {
         user_id: i64,
     },
     CodeSendsOverall,
-    CodeSendsFromIp(IpAddr),
-    SignInsFromIp(IpAddr),
-    /// A run of password failures of a typed address: keyed by the address
-    /// typed, so unknown accounts are throttled exactly like real ones.
+    CodeSendsFromIp(ClientNet),
+    SignInsFromIp(ClientNet),
+    /// A run of password failures of a typed address, so unknown accounts
+    /// are throttled exactly like real ones.
     PasswordAddress(&'a str),
-    PasswordIp(IpAddr),
+    /// A run of password failures from a browser the account remembers
+    /// (its token's digest).
+    PasswordBrowser {
+        user_id: i64,
+        digest: &'a [u8],
+    },
+    PasswordIp(ClientNet),
 }
 
 impl Bucket<'_> {
@@ -49,10 +59,19 @@ impl Bucket<'_> {
             Bucket::CodeSendsPer15Min { user_id } => format!("code-send:user:{user_id}:15m"),
             Bucket::CodeSendsPerDay { user_id } => format!("code-send:user:{user_id}:day"),
             Bucket::CodeSendsOverall => "code-send:all".into(),
-            Bucket::CodeSendsFromIp(ip) => format!("code-send:ip:{ip}"),
-            Bucket::SignInsFromIp(ip) => format!("sign-in:ip:{ip}"),
-            Bucket::PasswordAddress(email) => format!("password:email:{}", email.trim().to_lowercase()),
-            Bucket::PasswordIp(ip) => format!("password:ip:{ip}"),
+            Bucket::CodeSendsFromIp(net) => format!("code-send:ip:{net}"),
+            Bucket::SignInsFromIp(net) => format!("sign-in:ip:{net}"),
+            Bucket::PasswordAddress(typed) => match EmailAddress::parse(typed) {
+                Ok(address) => format!("password:email:{address}"),
+                // Not an address: a fixed-size key however long the input.
+                Err(_) => {
+                    format!("password:typed:{}", hex::encode(Sha256::digest(typed.trim().to_lowercase())))
+                }
+            },
+            Bucket::PasswordBrowser { user_id, digest } => {
+                format!("{}{}", browsers_of(user_id), hex::encode(digest))
+            }
+            Bucket::PasswordIp(net) => format!("password:ip:{net}"),
         }
     }
 
@@ -69,8 +88,33 @@ pub struct Throttle {
     limits: Limits,
 }
 
+/// Who is guessing a password, for the run of failures the attempt counts
+/// in besides its IP's: the address typed, or, for a browser that completed
+/// a sign-in to that address's account before, the browser's own run,
+/// exempt from the address's delay and stop.
+pub struct Guesser<'a> {
+    pub typed: &'a str,
+    /// The account, and the digest of the browser's remembered-browser
+    /// token, when the account knows the browser.
+    pub remembered: Option<(i64, Vec<u8>)>,
+}
+
+impl Guesser<'_> {
+    fn bucket(&self) -> Bucket<'_> {
+        match &self.remembered {
+            None => Bucket::PasswordAddress(self.typed),
+            Some((user_id, digest)) => Bucket::PasswordBrowser { user_id: *user_id, digest },
+        }
+    }
+}
+
+/// The start of the keys of every remembered browser's run of an account.
+fn browsers_of(user_id: i64) -> String {
+    format!("password:browser:{user_id}:")
+}
+
 /// An attempt admitted to the password check; until it is settled it counts
-/// as a failure of its address and IP.
+/// as a failure of its guesser and IP.
 pub struct Admitted {
     account_failures: i32,
 }
@@ -86,8 +130,17 @@ impl Throttle {
         Bucket::CodeFailures { user_id }.limit(self.limits.code_failure_budget, DAY)
     }
 
+    /// A guess that is wrong without any code being typed (a wrong number on
+    /// the approval page) still counts against the account's 24 h budget.
+    pub async fn count_wrong_guess(&self, user_id: i64) -> anyhow::Result<()> {
+        let budget = self.code_failure_budget(user_id);
+        // A spent budget has no slot left to take: the guess changes nothing then.
+        let _ = limits::take(&self.db, self.clock.now(), &[budget]).await?;
+        Ok(())
+    }
+
     /// Sending a code: per account (15 min and a day), per client IP, and overall.
-    fn code_sends(&self, user_id: i64, ip: Option<IpAddr>) -> Vec<Limit> {
+    fn code_sends(&self, user_id: i64, ip: Option<ClientNet>) -> Vec<Limit> {
         let l = &self.limits;
         let mut limits = vec![
             Bucket::CodeSendsPer15Min { user_id }.limit(l.code_sends_per_15_min, 15 * MINUTE),
@@ -102,14 +155,14 @@ impl Throttle {
 
     /// Admits a password attempt, or says how many seconds to wait: sign-in
     /// starts per client IP, then one reserved attempt of the IP's and of
-    /// the address's run of failures (with the delays those runs earned).
+    /// the guesser's run of failures (with the delays those runs earned).
     pub async fn admit_password_attempt(
         &self,
         requester: &Requester,
-        email: &str,
+        guesser: &Guesser<'_>,
     ) -> anyhow::Result<Result<Admitted, i64>> {
         let now = self.clock.now();
-        if let Some(ip) = requester.ip {
+        if let Some(ip) = client_net(requester) {
             let starts = Bucket::SignInsFromIp(ip).limit(self.limits.sign_ins_per_ip_per_hour, HOUR);
             if let Err(retry) = limits::take(&self.db, now, &[starts]).await? {
                 return Ok(Err(retry));
@@ -121,7 +174,7 @@ impl Throttle {
                 return Ok(Err(retry));
             }
         }
-        let bucket = Bucket::PasswordAddress(email).key();
+        let bucket = guesser.bucket().key();
         Ok(limits::reserve_password_attempt(&self.db, &bucket, now, |n| account_delay(&self.limits, n))
             .await?
             .map(|account_failures| Admitted { account_failures }))
@@ -133,39 +186,55 @@ impl Throttle {
         &self,
         audit: &Audit,
         requester: &Requester,
-        email: &str,
+        guesser: &Guesser<'_>,
         admitted: Admitted,
     ) {
         if admitted.account_failures == self.limits.password_max_consecutive_failures {
-            tracing::warn!("an address reached the maximum of consecutive password failures");
-            audit.record(requester, None, Some(email), Event::Lockout, AuditResult::PasswordStop).await;
+            tracing::warn!("an address or browser reached the maximum of consecutive password failures");
+            let email = EmailAddress::parse(guesser.typed).ok();
+            let email = email.as_ref().map(EmailAddress::as_str);
+            audit.record(requester, None, email, Event::Lockout, AuditResult::PasswordStop).await;
         }
     }
 
-    /// A right password ends the address's run of failures, and its reserved
-    /// attempt no longer counts against the IP. (The IP's run is not cleared:
-    /// one account of your own must not reset a throttle on guessing others.)
-    pub async fn password_succeeded(&self, requester: &Requester, email: &str) -> anyhow::Result<()> {
-        self.unlock(email).await?;
-        if let Some(ip) = requester.ip {
-            limits::forgive_password_attempt(&self.db, &Bucket::PasswordIp(ip).key()).await?;
+    /// A right password ends the address's run of failures (and the
+    /// browser's), and its reserved attempt no longer counts against the
+    /// IP. (The IP's run is not cleared: one account of your own must not
+    /// reset a throttle on guessing others.)
+    pub async fn password_succeeded(
+        &self,
+        requester: &Requester,
+        guesser: &Guesser<'_>,
+    ) -> anyhow::Result<()> {
+        let account = guesser.remembered.as_ref().map(|(user_id, _)| *user_id);
+        self.unlock(guesser.typed, account).await?;
+        if let Some(net) = client_net(requester) {
+            limits::forgive_password_attempt(&self.db, &Bucket::PasswordIp(net).key()).await?;
         }
         Ok(())
     }
 
     /// The password could not be checked at all: its reserved attempts do not count.
-    pub async fn password_unchecked(&self, requester: &Requester, email: &str) -> anyhow::Result<()> {
-        limits::forgive_password_attempt(&self.db, &Bucket::PasswordAddress(email).key()).await?;
-        if let Some(ip) = requester.ip {
-            limits::forgive_password_attempt(&self.db, &Bucket::PasswordIp(ip).key()).await?;
+    pub async fn password_unchecked(
+        &self,
+        requester: &Requester,
+        guesser: &Guesser<'_>,
+    ) -> anyhow::Result<()> {
+        limits::forgive_password_attempt(&self.db, &guesser.bucket().key()).await?;
+        if let Some(net) = client_net(requester) {
+            limits::forgive_password_attempt(&self.db, &Bucket::PasswordIp(net).key()).await?;
         }
         Ok(())
     }
 
-    /// Lets an address sign in again after the hard stop (`gatehouse user
-    /// unlock`, a new password).
-    pub async fn unlock(&self, email: &str) -> anyhow::Result<()> {
+    /// Lets an address, and every browser the account `user_id` remembers,
+    /// sign in again after the hard stop (`gatehouse user unlock`, a new
+    /// password, a right password).
+    pub async fn unlock(&self, email: &str, user_id: Option<i64>) -> anyhow::Result<()> {
         limits::clear_password_failures(&self.db, &Bucket::PasswordAddress(email).key()).await?;
+        if let Some(user_id) = user_id {
+            limits::clear_password_failures_starting(&self.db, &browsers_of(user_id)).await?;
+        }
         Ok(())
     }
 
@@ -179,7 +248,7 @@ impl Throttle {
         user: &User,
         purpose: Purpose,
     ) -> anyhow::Result<Result<Taken, i64>> {
-        let limits = self.code_sends(user.id, requester.ip);
+        let limits = self.code_sends(user.id, client_net(requester));
         let taken = limits::take(&self.db, self.clock.now(), &limits).await?;
         if taken.is_err() {
             audit
@@ -199,6 +268,11 @@ impl Throttle {
     pub async fn refund(&self, taken: Taken) -> anyhow::Result<()> {
         Ok(limits::refund(&self.db, taken).await?)
     }
+}
+
+/// The client as limits count it.
+fn client_net(requester: &Requester) -> Option<ClientNet> {
+    requester.ip.map(ClientNet::of)
 }
 
 /// Seconds to wait after `failures` consecutive failures of an address.
@@ -255,5 +329,23 @@ mod tests {
     #[test]
     fn address_buckets_ignore_case() {
         assert_eq!(Bucket::PasswordAddress(" Ann@X.org").key(), Bucket::PasswordAddress("ann@x.org").key());
+    }
+
+    #[test]
+    fn address_buckets_are_short_whatever_was_typed() {
+        let typed = "x".repeat(4096);
+        let key = Bucket::PasswordAddress(&typed).key();
+        assert!(key.len() < 100 && !key.contains("xxxx"), "{key}");
+        assert_eq!(Bucket::PasswordAddress("ann@example.com").key(), "password:email:ann@example.com");
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64_and_a_mapped_ipv4_as_ipv4() {
+        let ip = |raw: &str| ClientNet::of(raw.parse().unwrap());
+        let key = |raw| Bucket::SignInsFromIp(ip(raw)).key();
+        assert_eq!(key("2001:db8:1:2::1"), key("2001:db8:1:2:ffff:ffff:ffff:ffff"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(key("::ffff:203.0.113.7"), key("203.0.113.7"));
+        assert_eq!(key("203.0.113.7"), "sign-in:ip:203.0.113.7");
     }
 }

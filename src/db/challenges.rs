@@ -1,20 +1,21 @@
-//! The `challenges` table: one row per code sent. Every state change is a
-//! single conditional UPDATE, so two requests (or two instances) can never
-//! both use a code or both get the same guess counted.
+//! The `challenges` table: one row per code mailed for a flow. Every state
+//! change is a single conditional UPDATE, so two requests (or two instances)
+//! can never both use a code or both get the same guess counted; a
+//! challenge is live only while its flow is (not refused, approved,
+//! finished, or 15 minutes old).
 
+use super::flows::{NewFlow, insert_flow};
 use super::outbox::{NewMail, insert_mail};
 use super::{Db, with_pool};
 use crate::domain::mail::MailProgress;
 use crate::domain::purpose::Purpose;
 
+/// A challenge, with what it takes from its flow.
 #[derive(Debug, Clone)]
 pub struct Challenge {
     pub id: i64,
     pub flow_id: i64,
-    pub user_id: i64,
-    pub purpose: Purpose,
     pub code_hash: Vec<u8>,
-    pub return_to: Option<String>,
     pub attempts: i32,
     pub created_at: i64,
     pub expires_at: i64,
@@ -22,17 +23,22 @@ pub struct Challenge {
     pub replaced_at: Option<i64>,
     pub mail_progress: MailProgress,
     pub mail_sent_at: Option<i64>,
+    pub user_id: i64,
+    pub purpose: Purpose,
+    pub epoch: i64,
+    pub return_to: Option<String>,
+    pub flow_expires_at: i64,
+    /// The flow was refused from the mail.
+    pub flow_refused: bool,
+    /// The flow was approved from the mail, or finished.
+    pub flow_done: bool,
 }
 
-/// A row as stored; its words become types in `Challenge`.
 #[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
     flow_id: i64,
-    user_id: i64,
-    purpose: String,
     code_hash: Vec<u8>,
-    return_to: Option<String>,
     attempts: i32,
     created_at: i64,
     expires_at: i64,
@@ -40,6 +46,14 @@ struct Row {
     replaced_at: Option<i64>,
     mail_status: String,
     mail_sent_at: Option<i64>,
+    user_id: i64,
+    purpose: String,
+    epoch: i64,
+    return_to: Option<String>,
+    flow_expires_at: i64,
+    refused_at: Option<i64>,
+    approved_at: Option<i64>,
+    finished_at: Option<i64>,
 }
 
 impl TryFrom<Row> for Challenge {
@@ -50,28 +64,29 @@ impl TryFrom<Row> for Challenge {
         Ok(Challenge {
             purpose: row.purpose.parse().map_err(decode)?,
             mail_progress: row.mail_status.parse().map_err(decode)?,
+            flow_refused: row.refused_at.is_some(),
+            flow_done: row.approved_at.is_some() || row.finished_at.is_some(),
             id: row.id,
             flow_id: row.flow_id,
-            user_id: row.user_id,
             code_hash: row.code_hash,
-            return_to: row.return_to,
             attempts: row.attempts,
             created_at: row.created_at,
             expires_at: row.expires_at,
             used_at: row.used_at,
             replaced_at: row.replaced_at,
             mail_sent_at: row.mail_sent_at,
+            user_id: row.user_id,
+            epoch: row.epoch,
+            return_to: row.return_to,
+            flow_expires_at: row.flow_expires_at,
         })
     }
 }
 
-pub struct NewChallenge<'a> {
-    pub flow_id: i64,
-    pub user_id: i64,
-    pub purpose: Purpose,
+/// A challenge to insert for a flow.
+pub struct NewChallenge {
     pub code_hash: Vec<u8>,
     pub link_hash: Vec<u8>,
-    pub return_to: Option<&'a str>,
     pub now: i64,
     pub expires_at: i64,
 }
@@ -79,35 +94,35 @@ pub struct NewChallenge<'a> {
 macro_rules! select_challenge {
     ($tail:literal) => {
         concat!(
-            "SELECT id, flow_id, user_id, purpose, code_hash, return_to, attempts, created_at, ",
-            "expires_at, used_at, replaced_at, mail_status, mail_sent_at FROM challenges ",
+            "SELECT c.id, c.flow_id, c.code_hash, c.attempts, c.created_at, c.expires_at, c.used_at, ",
+            "c.replaced_at, c.mail_status, c.mail_sent_at, f.user_id, f.purpose, f.epoch, f.return_to, ",
+            "f.expires_at AS flow_expires_at, f.refused_at, f.approved_at, f.finished_at ",
+            "FROM challenges c JOIN flows f ON f.id = c.flow_id ",
             $tail
         )
     };
 }
 
-/// The condition under which a challenge can still be used or guessed at.
-/// `$2` is now, `$3` the attempt limit.
+/// The condition under which a challenge can still be used or guessed at:
+/// it and its flow are live. `$2` is now, `$3` the attempt limit.
 macro_rules! live {
     () => {
-        "used_at IS NULL AND replaced_at IS NULL AND expires_at > $2 AND attempts < $3"
+        "used_at IS NULL AND replaced_at IS NULL AND expires_at > $2 AND attempts < $3 \
+         AND flow_id IN (SELECT id FROM flows WHERE expires_at > $2 AND refused_at IS NULL \
+         AND approved_at IS NULL AND finished_at IS NULL)"
     };
 }
 
-/// Inserts `$new` through `$executor`; evaluates to the new id.
+/// Inserts `$new` for flow `$flow_id` through `$executor`; evaluates to the new id.
 macro_rules! insert_challenge {
-    ($executor:expr, $new:expr) => {
+    ($executor:expr, $flow_id:expr, $new:expr) => {
         sqlx::query_scalar::<_, i64>(
-            "INSERT INTO challenges \
-             (flow_id, user_id, purpose, code_hash, link_hash, return_to, attempts, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) RETURNING id",
+            "INSERT INTO challenges (flow_id, code_hash, link_hash, attempts, created_at, expires_at) \
+             VALUES ($1, $2, $3, 0, $4, $5) RETURNING id",
         )
-        .bind($new.flow_id)
-        .bind($new.user_id)
-        .bind($new.purpose.as_str())
+        .bind($flow_id)
         .bind(&$new.code_hash)
         .bind(&$new.link_hash)
-        .bind($new.return_to)
         .bind($new.now)
         .bind($new.expires_at)
         .fetch_one($executor)
@@ -115,52 +130,76 @@ macro_rules! insert_challenge {
     };
 }
 
-/// Inserts a challenge and queues its code mail, in one transaction.
-pub async fn insert(db: &Db, new: NewChallenge<'_>, mail: &NewMail) -> Result<i64, sqlx::Error> {
+/// Starts a flow with its first challenge and queues the challenge's mail,
+/// which `mail` seals for the new challenge's id, in one transaction.
+/// Returns the flow's and the challenge's ids.
+pub async fn start(
+    db: &Db,
+    flow: &NewFlow<'_>,
+    new: NewChallenge,
+    mail: impl FnOnce(i64) -> anyhow::Result<NewMail>,
+) -> anyhow::Result<(i64, i64)> {
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        let id = insert_challenge!(&mut *tx, new);
-        insert_mail!(&mut *tx, mail, Some(id), new.now).await?;
+        let flow_id = insert_flow!(&mut *tx, flow);
+        let id = insert_challenge!(&mut *tx, flow_id, new);
+        let mail = mail(id)?;
+        insert_mail!(&mut *tx, &mail, Some(id), new.now).await?;
         tx.commit().await?;
-        Ok(id)
+        Ok((flow_id, id))
     })
 }
 
-/// Marks `old_id` replaced, inserts `new` and queues its mail in one
-/// transaction — unless the old one was created after `created_before`, is
-/// used, or already replaced, in which case nothing changes and `None` comes back.
+/// Marks `old_id` replaced, inserts `new` for its flow and queues its mail
+/// (sealed by `mail` for the new id) in one transaction — unless the old
+/// one was created after `created_before`, is used or replaced, or its flow
+/// is no longer live; then nothing changes and `None` comes back.
 pub async fn replace(
     db: &Db,
     old_id: i64,
     created_before: i64,
-    new: NewChallenge<'_>,
-    mail: &NewMail,
-) -> Result<Option<i64>, sqlx::Error> {
+    new: NewChallenge,
+    mail: impl FnOnce(i64) -> anyhow::Result<NewMail>,
+) -> anyhow::Result<Option<i64>> {
     let sql = "UPDATE challenges SET replaced_at = $2 \
-               WHERE id = $1 AND used_at IS NULL AND replaced_at IS NULL AND created_at <= $3";
+               WHERE id = $1 AND used_at IS NULL AND replaced_at IS NULL AND created_at <= $3 \
+               AND flow_id IN (SELECT id FROM flows WHERE expires_at > $2 AND refused_at IS NULL \
+               AND approved_at IS NULL AND finished_at IS NULL) RETURNING flow_id";
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
-        let done = sqlx::query(sql).bind(old_id).bind(new.now).bind(created_before).execute(&mut *tx).await?;
-        if done.rows_affected() != 1 {
-            return Ok(None);
-        }
-        let id = insert_challenge!(&mut *tx, new);
-        insert_mail!(&mut *tx, mail, Some(id), new.now).await?;
+        let flow_id: Option<i64> = sqlx::query_scalar(sql)
+            .bind(old_id)
+            .bind(new.now)
+            .bind(created_before)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(flow_id) = flow_id else { return Ok(None) };
+        let id = insert_challenge!(&mut *tx, flow_id, new);
+        let mail = mail(id)?;
+        insert_mail!(&mut *tx, &mail, Some(id), new.now).await?;
         tx.commit().await?;
         Ok(Some(id))
     })
 }
 
 pub async fn find(db: &Db, id: i64) -> Result<Option<Challenge>, sqlx::Error> {
-    let sql = select_challenge!("WHERE id = $1");
+    let sql = select_challenge!("WHERE c.id = $1");
     let row: Option<Row> = with_pool!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?;
     row.map(Challenge::try_from).transpose()
 }
 
 pub async fn find_by_link(db: &Db, link_hash: &[u8]) -> Result<Option<Challenge>, sqlx::Error> {
-    let sql = select_challenge!("WHERE link_hash = $1");
+    let sql = select_challenge!("WHERE c.link_hash = $1");
     let row: Option<Row> =
         with_pool!(db, pool => sqlx::query_as(sql).bind(link_hash).fetch_optional(pool).await)?;
+    row.map(Challenge::try_from).transpose()
+}
+
+/// The newest challenge of a flow.
+pub async fn newest_of_flow(db: &Db, flow_id: i64) -> Result<Option<Challenge>, sqlx::Error> {
+    let sql = select_challenge!("WHERE c.flow_id = $1 ORDER BY c.id DESC LIMIT 1");
+    let row: Option<Row> =
+        with_pool!(db, pool => sqlx::query_as(sql).bind(flow_id).fetch_optional(pool).await)?;
     row.map(Challenge::try_from).transpose()
 }
 
@@ -193,22 +232,74 @@ pub async fn return_attempt(db: &Db, id: i64) -> Result<(), sqlx::Error> {
     with_pool!(db, pool => sqlx::query(sql).bind(id).execute(pool).await.map(|_| ()))
 }
 
-/// Uses challenge `id` after a right guess that holds a reserved attempt;
-/// returns it when this call won.
-pub async fn consume(db: &Db, id: i64, now: i64) -> Result<Option<i64>, sqlx::Error> {
-    let sql = "UPDATE challenges SET used_at = $2 \
-               WHERE id = $1 AND used_at IS NULL AND replaced_at IS NULL AND expires_at > $2 RETURNING id";
-    with_pool!(db, pool => sqlx::query_scalar(sql).bind(id).bind(now).fetch_optional(pool).await)
+/// How using a code or link ends its flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowEnd {
+    /// Used in the waiting browser itself.
+    Finish,
+    /// Approved from another browser: the waiting browser may now finish it.
+    Approve,
+    /// Refused from another browser.
+    Refuse,
 }
 
-/// Uses the challenge whose link hashes to `link_hash` if it is still live.
-pub async fn consume_link(
+fn end_flow_sql(end: FlowEnd) -> &'static str {
+    match end {
+        FlowEnd::Finish => "UPDATE flows SET finished_at = $2 WHERE id = $1",
+        FlowEnd::Approve => "UPDATE flows SET approved_at = $2 WHERE id = $1",
+        FlowEnd::Refuse => "UPDATE flows SET refused_at = $2 WHERE id = $1",
+    }
+}
+
+/// Runs `$consume` on `$pool` (a query that uses a challenge and returns
+/// its flow's id) and ends that flow as `$end` says, in one transaction;
+/// evaluates to whether it won.
+macro_rules! consume_and_end {
+    ($pool:expr, $consume:expr, $end:expr, $now:expr) => {{
+        let mut tx = $pool.begin().await?;
+        let flow: Option<i64> = $consume.fetch_optional(&mut *tx).await?;
+        match flow {
+            None => Ok(false),
+            Some(flow) => {
+                sqlx::query(end_flow_sql($end)).bind(flow).bind($now).execute(&mut *tx).await?;
+                tx.commit().await?;
+                Ok(true)
+            }
+        }
+    }};
+}
+
+/// Uses challenge `id` after a right guess that holds a reserved attempt,
+/// and finishes its flow; true when this call won.
+pub async fn consume(db: &Db, id: i64, now: i64) -> Result<bool, sqlx::Error> {
+    let sql = concat!("UPDATE challenges SET used_at = $2 WHERE id = $1 AND ", live!(), " RETURNING flow_id");
+    // The reserved attempt may have been the last: a right code still counts.
+    with_pool!(db, pool => consume_and_end!(
+        pool,
+        sqlx::query_scalar(sql).bind(id).bind(now).bind(i32::MAX),
+        FlowEnd::Finish,
+        now
+    ))
+}
+
+/// Uses the live challenge whose link hashes to `link_hash` and ends its
+/// flow as `end` says, in one transaction; true when this call won.
+pub async fn use_link(
     db: &Db,
     link_hash: &[u8],
     now: i64,
     max_attempts: i32,
-) -> Result<Option<i64>, sqlx::Error> {
-    let sql =
-        concat!("UPDATE challenges SET used_at = $2 WHERE link_hash = $1 AND ", live!(), " RETURNING id");
-    with_pool!(db, pool => sqlx::query_scalar(sql).bind(link_hash).bind(now).bind(max_attempts).fetch_optional(pool).await)
+    end: FlowEnd,
+) -> Result<bool, sqlx::Error> {
+    let sql = concat!(
+        "UPDATE challenges SET used_at = $2 WHERE link_hash = $1 AND ",
+        live!(),
+        " RETURNING flow_id"
+    );
+    with_pool!(db, pool => consume_and_end!(
+        pool,
+        sqlx::query_scalar(sql).bind(link_hash).bind(now).bind(max_attempts),
+        end,
+        now
+    ))
 }

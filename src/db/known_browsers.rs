@@ -7,6 +7,18 @@ use super::{Db, with_pool};
 /// A browser not seen for this long is forgotten, and a sign-in from it is new again.
 pub const FORGOTTEN_AFTER_SECS: i64 = 400 * 86_400;
 
+/// Whether the account knows the browser (and has not forgotten it by `now`).
+pub async fn is_known(db: &Db, user_id: i64, token_hash: &[u8], now: i64) -> Result<bool, sqlx::Error> {
+    let sql = "SELECT COUNT(*) FROM known_browsers WHERE user_id = $1 AND token_hash = $2 AND last_seen > $3";
+    let found: i64 = with_pool!(db, pool => sqlx::query_scalar(sql)
+        .bind(user_id)
+        .bind(token_hash)
+        .bind(now - FORGOTTEN_AFTER_SECS)
+        .fetch_one(pool)
+        .await)?;
+    Ok(found > 0)
+}
+
 /// Marks the browser seen now; true when the account already knew it.
 pub async fn touch(db: &Db, user_id: i64, token_hash: &[u8], now: i64) -> Result<bool, sqlx::Error> {
     let sql = "UPDATE known_browsers SET last_seen = $3 WHERE user_id = $1 AND token_hash = $2";

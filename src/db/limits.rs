@@ -153,6 +153,12 @@ pub async fn forgive_password_attempt(db: &Db, bucket: &str) -> Result<(), sqlx:
     with_pool!(db, pool => sqlx::query(sql).bind(bucket).execute(pool).await.map(|_| ()))
 }
 
+/// Ends every run of failures whose bucket starts with `prefix`.
+pub async fn clear_password_failures_starting(db: &Db, prefix: &str) -> Result<(), sqlx::Error> {
+    let sql = "DELETE FROM password_failures WHERE substr(bucket, 1, length($1)) = $1";
+    with_pool!(db, pool => sqlx::query(sql).bind(prefix).execute(pool).await.map(|_| ()))
+}
+
 /// A correct password ends the run of failures.
 pub async fn clear_password_failures(db: &Db, bucket: &str) -> Result<(), sqlx::Error> {
     let sql = "DELETE FROM password_failures WHERE bucket = $1";

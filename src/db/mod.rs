@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod challenges;
+pub mod flows;
 pub mod known_browsers;
 pub mod limits;
 pub mod outbox;
@@ -83,12 +84,12 @@ impl Db {
         with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())
     }
 
-    /// Deletes expired sessions and challenges that can no longer matter.
+    /// Deletes expired sessions, flows (with their challenges) and rows that can no longer matter.
     pub async fn delete_expired(&self, now: i64) -> anyhow::Result<()> {
         with_pool!(self, pool => {
             sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(pool).await?;
-            // Keep a day of used or expired challenges so late submissions get a clear answer.
-            sqlx::query("DELETE FROM challenges WHERE expires_at <= $1").bind(now - 86_400).execute(pool).await?;
+            // Keep a day of ended flows so late submissions get a clear answer.
+            sqlx::query("DELETE FROM flows WHERE expires_at <= $1").bind(now - 86_400).execute(pool).await?;
             // Every limit window is at most a day.
             sqlx::query("DELETE FROM limit_events WHERE at <= $1").bind(now - 86_400).execute(pool).await?;
             sqlx::query("DELETE FROM limit_locks WHERE bucket NOT IN (SELECT bucket FROM limit_events)").execute(pool).await?;

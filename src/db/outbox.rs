@@ -44,6 +44,7 @@ pub async fn enqueue(db: &Db, mail: &NewMail, now: i64) -> Result<(), sqlx::Erro
 pub struct Claimed {
     pub id: i64,
     pub kind: MailKind,
+    pub recipient: String,
     pub challenge_id: Option<i64>,
     pub body: Option<Vec<u8>>,
     /// Attempts so far, this one included.
@@ -55,6 +56,7 @@ pub struct Claimed {
 struct ClaimedRow {
     id: i64,
     kind: String,
+    recipient: String,
     challenge_id: Option<i64>,
     body: Option<Vec<u8>>,
     attempts: i32,
@@ -68,6 +70,7 @@ impl TryFrom<ClaimedRow> for Claimed {
         Ok(Claimed {
             kind: row.kind.parse().map_err(|e: String| sqlx::Error::Decode(e.into()))?,
             id: row.id,
+            recipient: row.recipient,
             challenge_id: row.challenge_id,
             body: row.body,
             attempts: row.attempts,
@@ -95,7 +98,7 @@ macro_rules! claim_sql {
             $lock,
             ") AND ",
             due!(),
-            " RETURNING id, kind, challenge_id, body, attempts, created_at"
+            " RETURNING id, kind, recipient, challenge_id, body, attempts, created_at"
         )
     };
 }

@@ -16,21 +16,38 @@ pub fn key_hash(key: &str) -> Vec<u8> {
 pub struct SessionRow<'a> {
     pub key_hash: &'a [u8],
     pub state: &'a str,
+    /// The account the session belongs to, signed in or half-way.
     pub user_id: Option<i64>,
+    /// The account's `auth_epoch` when the session got it.
+    pub epoch: i64,
     pub created_at: i64,
     pub expires_at: i64,
 }
 
-pub async fn insert(db: &Db, row: &SessionRow<'_>) -> Result<(), sqlx::Error> {
-    let sql = "INSERT INTO sessions (key_hash, state, user_id, created_at, expires_at) \
-               VALUES ($1, $2, $3, $4, $5)";
+/// Only a session of an account that is still enabled under the same
+/// credentials is written: a sign-in that raced a new password, a disabled
+/// or removed account cannot write its session back.
+macro_rules! account_still_valid {
+    () => {
+        "($3 IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = $3 AND auth_epoch = $6 AND NOT disabled))"
+    };
+}
+
+/// Stores a new session; false when its account was revoked meanwhile.
+pub async fn insert(db: &Db, row: &SessionRow<'_>) -> Result<bool, sqlx::Error> {
+    let sql = concat!(
+        "INSERT INTO sessions (key_hash, state, user_id, created_at, expires_at) ",
+        "SELECT $1, $2, $3, $4, $5 WHERE ",
+        account_still_valid!()
+    );
     with_pool!(db, pool => sqlx::query(sql)
         .bind(row.key_hash)
         .bind(row.state)
         .bind(row.user_id)
         .bind(row.created_at)
         .bind(row.expires_at)
-        .execute(pool).await.map(drop))
+        .bind(row.epoch)
+        .execute(pool).await.map(|r| r.rows_affected() == 1))
 }
 
 /// The entries of a live session, as JSON.
@@ -40,16 +57,21 @@ pub async fn load(db: &Db, key_hash: &[u8], now: i64) -> Result<Option<String>, 
 }
 
 /// Replaces the entries of a live session; false when the row is gone
-/// (expired, or deleted by a logout or a revocation meanwhile).
+/// (expired, or deleted by a logout or a revocation meanwhile) or its
+/// account was revoked. A gone row is never written back.
 pub async fn update(db: &Db, row: &SessionRow<'_>, now: i64) -> Result<bool, sqlx::Error> {
-    let sql = "UPDATE sessions SET state = $2, user_id = $3, expires_at = $4 \
-               WHERE key_hash = $1 AND expires_at > $5";
+    let sql = concat!(
+        "UPDATE sessions SET state = $2, user_id = $3, expires_at = $4 ",
+        "WHERE key_hash = $1 AND expires_at > $5 AND ",
+        account_still_valid!()
+    );
     with_pool!(db, pool => sqlx::query(sql)
         .bind(row.key_hash)
         .bind(row.state)
         .bind(row.user_id)
         .bind(row.expires_at)
         .bind(now)
+        .bind(row.epoch)
         .execute(pool).await.map(|r| r.rows_affected() == 1))
 }
 
@@ -83,9 +105,4 @@ pub async fn delete(db: &Db, key_hash: &[u8]) -> Result<(), sqlx::Error> {
     with_pool!(db, pool => sqlx::query("DELETE FROM sessions WHERE key_hash = $1")
         .bind(key_hash)
         .execute(pool).await.map(drop))
-}
-
-/// Ends every session of a user ("sign out everywhere", a new password).
-pub async fn delete_for_user(db: &Db, user_id: i64) -> Result<(), sqlx::Error> {
-    with_pool!(db, pool => sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(pool).await.map(drop))
 }

@@ -13,6 +13,9 @@ pub struct User {
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: i64,
+    /// Moves on with every change of credentials: flows and sessions of an
+    /// older epoch are void.
+    pub auth_epoch: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,7 +30,7 @@ pub enum UserError {
 
 macro_rules! select_users {
     ($tail:literal) => {
-        concat!("SELECT id, email, name, password_hash, disabled, created_at FROM users ", $tail)
+        concat!("SELECT id, email, name, password_hash, disabled, created_at, auth_epoch FROM users ", $tail)
     };
 }
 
@@ -44,6 +47,13 @@ pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<User>, sqlx::Error> {
 pub async fn list(db: &Db) -> Result<Vec<User>, sqlx::Error> {
     let sql = select_users!("ORDER BY email");
     with_pool!(db, pool => sqlx::query_as(sql).fetch_all(pool).await)
+}
+
+/// The password hashes of the newest `limit` accounts, for a sample of
+/// what stored hashes cost.
+pub async fn recent_password_hashes(db: &Db, limit: i64) -> Result<Vec<String>, sqlx::Error> {
+    let sql = "SELECT password_hash FROM users ORDER BY updated_at DESC LIMIT $1";
+    with_pool!(db, pool => sqlx::query_scalar(sql).bind(limit).fetch_all(pool).await)
 }
 
 pub async fn count(db: &Db) -> Result<i64, sqlx::Error> {
@@ -72,10 +82,29 @@ pub async fn insert(
     })
 }
 
+/// Runs `$change` (an UPDATE of the user with email `$1`, `$2` and `$3`
+/// its other parameters, returning the id) together with the revocation of
+/// everything issued under the old credentials: the epoch moves on, and the
+/// account's sessions and pending flows (with their codes and links) go.
+macro_rules! change_revoking {
+    ($db:expr, $email:expr, $change:literal, $second:expr, $now:expr) => {{
+        let sql = concat!($change, ", auth_epoch = auth_epoch + 1 WHERE email = $1 RETURNING id");
+        with_pool!($db, pool => {
+            let mut tx = pool.begin().await?;
+            let id: Option<i64> =
+                sqlx::query_scalar(sql).bind($email.as_str()).bind($second).bind($now).fetch_optional(&mut *tx).await?;
+            let Some(id) = id else { return Err(UserError::Unknown($email.to_string())) };
+            sqlx::query("DELETE FROM flows WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+    }};
+}
+
+/// A new password, revoking the old one's sessions and pending sign-ins.
 pub async fn set_password_hash(db: &Db, email: &EmailAddress, hash: &str, now: i64) -> Result<(), UserError> {
-    let sql = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE email = $1";
-    let done = with_pool!(db, pool => sqlx::query(sql).bind(email.as_str()).bind(hash).bind(now).execute(pool).await?.rows_affected());
-    one_row(done, email)
+    change_revoking!(db, email, "UPDATE users SET password_hash = $2, updated_at = $3", hash, now)
 }
 
 /// Sets the display name, or removes it with `None`.
@@ -90,13 +119,18 @@ pub async fn set_name(
     one_row(done, email)
 }
 
-pub async fn set_disabled(db: &Db, email: &EmailAddress, disabled: bool, now: i64) -> Result<(), UserError> {
-    let sql = "UPDATE users SET disabled = $2, updated_at = $3 WHERE email = $1";
-    let done = with_pool!(db, pool => sqlx::query(sql).bind(email.as_str()).bind(disabled).bind(now).execute(pool).await?.rows_affected());
+/// Disables the account, revoking its sessions and pending sign-ins.
+pub async fn disable(db: &Db, email: &EmailAddress, now: i64) -> Result<(), UserError> {
+    change_revoking!(db, email, "UPDATE users SET disabled = $2, updated_at = $3", true, now)
+}
+
+pub async fn enable(db: &Db, email: &EmailAddress, now: i64) -> Result<(), UserError> {
+    let sql = "UPDATE users SET disabled = FALSE, updated_at = $2 WHERE email = $1";
+    let done = with_pool!(db, pool => sqlx::query(sql).bind(email.as_str()).bind(now).execute(pool).await?.rows_affected());
     one_row(done, email)
 }
 
-/// Removes the user; their sessions and challenges go with them (ON DELETE CASCADE).
+/// Removes the user; their sessions, flows and challenges go with them (ON DELETE CASCADE).
 pub async fn remove(db: &Db, email: &EmailAddress) -> Result<(), UserError> {
     let sql = "DELETE FROM users WHERE email = $1";
     let done =

@@ -11,6 +11,8 @@ pub enum Event {
     CodeSent(Purpose),
     Code(Purpose),
     Link(Purpose),
+    /// The emailed link opened in another browser, answering the waiting sign-in's number.
+    Approval(Purpose),
     Lockout,
     Logout,
 }
@@ -22,6 +24,7 @@ impl Event {
             Event::CodeSent(_) => "code_sent",
             Event::Code(_) => "code",
             Event::Link(_) => "link",
+            Event::Approval(_) => "approval",
             Event::Lockout => "lockout",
             Event::Logout => "logout",
         }
@@ -30,7 +33,10 @@ impl Event {
     /// The purpose of the flow the event belongs to, for the events of a flow.
     pub fn purpose(self) -> Option<Purpose> {
         match self {
-            Event::CodeSent(purpose) | Event::Code(purpose) | Event::Link(purpose) => Some(purpose),
+            Event::CodeSent(purpose)
+            | Event::Code(purpose)
+            | Event::Link(purpose)
+            | Event::Approval(purpose) => Some(purpose),
             Event::Password | Event::Lockout | Event::Logout => None,
         }
     }
@@ -60,6 +66,10 @@ pub enum AuditResult {
     PasswordStop,
     /// A lockout: the account's daily budget of wrong codes was just spent.
     CodeBudget,
+    /// An approval with a number other than the waiting page's: the sign-in is refused.
+    WrongNumber,
+    /// "This wasn't me": the sign-in is refused.
+    Denied,
 }
 
 impl AuditResult {
@@ -79,6 +89,8 @@ impl AuditResult {
             AuditResult::Unknown => "unknown",
             AuditResult::PasswordStop => "password",
             AuditResult::CodeBudget => "code_budget",
+            AuditResult::WrongNumber => "wrong_number",
+            AuditResult::Denied => "denied",
         }
     }
 }

@@ -35,8 +35,15 @@ pub enum MailKind {
     Code,
     NewSignIn,
     BudgetSpent,
+    /// A sign-in was refused from the mail: someone has the password.
+    SignInRefused,
 }
-stored_as_words!(MailKind { Code => "code", NewSignIn => "new_sign_in", BudgetSpent => "budget_spent" });
+stored_as_words!(MailKind {
+    Code => "code",
+    NewSignIn => "new_sign_in",
+    BudgetSpent => "budget_spent",
+    SignInRefused => "sign_in_refused",
+});
 
 /// Where a row of the outbox stands.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,10 +1,13 @@
-//! Client addresses: the `trusted_proxies` list, and who the client is when
-//! a request came through one of them (the right-most untrusted address of
-//! `X-Forwarded-For`).
+//! Client addresses: the `trusted_proxies` list, who the client is when a
+//! request came through one of them (the right-most untrusted address of
+//! `X-Forwarded-For`), and the client as limits count it. IPv4-mapped IPv6
+//! addresses (`::ffff:203.0.113.7`, as a dual-stack socket reports IPv4
+//! peers) are IPv4 everywhere.
 
+use std::fmt;
 use std::net::IpAddr;
 
-use ipnet::IpNet;
+use ipnet::{IpNet, Ipv6Net};
 
 /// A `trusted_proxies` entry: a CIDR, or a single address.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,7 +24,32 @@ impl Cidr {
     }
 
     pub fn contains(&self, ip: &IpAddr) -> bool {
-        self.0.contains(ip)
+        self.0.contains(&ip.to_canonical())
+    }
+}
+
+/// A client as per-IP limits count it: an IPv4 address, or the /64 of an
+/// IPv6 address, since one host or household is usually given a whole /64
+/// and may use any address in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ClientNet(IpNet);
+
+impl ClientNet {
+    pub fn of(ip: IpAddr) -> Self {
+        match ip.to_canonical() {
+            IpAddr::V4(v4) => Self(IpNet::from(IpAddr::V4(v4))),
+            IpAddr::V6(v6) => Self(IpNet::V6(Ipv6Net::new_assert(v6, 64).trunc())),
+        }
+    }
+}
+
+impl fmt::Display for ClientNet {
+    /// `203.0.113.7` or `2001:db8:1:2::/64`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            IpNet::V4(net) => write!(f, "{}", net.addr()),
+            IpNet::V6(net) => write!(f, "{net}"),
+        }
     }
 }
 
@@ -42,13 +70,14 @@ impl TrustedProxies {
     /// proxy; then, walking `X-Forwarded-For` from the nearest hop outwards,
     /// the first address that is not a trusted proxy.
     pub fn client<'a>(&self, peer: IpAddr, forwarded_for: impl Iterator<Item = &'a str>) -> IpAddr {
+        let peer = peer.to_canonical();
         if !self.trusts(&peer) {
             return peer;
         }
         let hops: Vec<&str> = forwarded_for.flat_map(|v| v.split(',')).map(str::trim).collect();
         let mut client = peer;
         for hop in hops.iter().rev() {
-            let Ok(ip) = hop.parse::<IpAddr>() else { break };
+            let Ok(ip) = hop.parse::<IpAddr>().map(|ip| ip.to_canonical()) else { break };
             client = ip;
             if !self.trusts(&ip) {
                 break;
@@ -70,6 +99,22 @@ mod tests {
     fn forwarded_for_is_ignored_from_an_untrusted_peer() {
         let client = TrustedProxies::default().client(ip("203.0.113.9"), ["1.2.3.4"].into_iter());
         assert_eq!(client, ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn mapped_ipv4_addresses_are_ipv4_for_the_proxy_check_and_the_client() {
+        let trusted = TrustedProxies::new(vec![Cidr::parse("10.0.0.0/8").unwrap()]);
+        let client = trusted.client(ip("::ffff:10.0.0.2"), ["::ffff:198.51.100.7"].into_iter());
+        assert_eq!(client, ip("198.51.100.7"));
+        let untrusted = TrustedProxies::default().client(ip("::ffff:203.0.113.9"), [].into_iter());
+        assert_eq!(untrusted, ip("203.0.113.9"));
+    }
+
+    #[test]
+    fn a_client_net_is_an_ipv4_address_or_an_ipv6_64() {
+        assert_eq!(ClientNet::of(ip("203.0.113.7")).to_string(), "203.0.113.7");
+        assert_eq!(ClientNet::of(ip("::ffff:203.0.113.7")).to_string(), "203.0.113.7");
+        assert_eq!(ClientNet::of(ip("2001:db8:1:2:3:4:5:6")).to_string(), "2001:db8:1:2::/64");
     }
 
     #[test]

@@ -8,15 +8,12 @@ use super::purpose::Purpose;
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Pending {
     pub user_id: i64,
+    pub flow_id: i64,
     /// The newest challenge of the flow: a resend replaces it.
     pub challenge_id: i64,
-    /// What the flow is for; sessions written before purposes existed were sign-ins.
-    #[serde(default = "sign_in")]
     pub purpose: Purpose,
-}
-
-fn sign_in() -> Purpose {
-    Purpose::Login
+    /// The account's `auth_epoch` at the password step.
+    pub epoch: i64,
 }
 
 #[cfg(test)]
@@ -24,10 +21,11 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_pending_sign_in_written_without_a_purpose_reads_as_a_sign_in() {
-        let pending: Pending = serde_json::from_str(r#"{"user_id":1,"challenge_id":2}"#).unwrap();
-        assert_eq!(pending.purpose, Purpose::Login);
-        let written = serde_json::to_string(&Pending { purpose: Purpose::Reset, ..pending }).unwrap();
-        assert!(written.contains(r#""purpose":"reset""#), "{written}");
+    fn a_pending_flow_written_before_flows_existed_is_no_pending_flow() {
+        let old = serde_json::from_str::<Pending>(r#"{"user_id":1,"challenge_id":2}"#);
+        assert!(old.is_err(), "its session then says the sign-in expired");
+        let pending = Pending { user_id: 1, flow_id: 3, challenge_id: 2, purpose: Purpose::Reset, epoch: 0 };
+        let written = serde_json::to_string(&pending).unwrap();
+        assert_eq!(serde_json::from_str::<Pending>(&written).unwrap(), pending);
     }
 }

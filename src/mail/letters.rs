@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use super::Letter;
 use super::code_mail::CodeMail;
 use super::notice_mail;
 use super::outbox::Sealer;
@@ -47,16 +48,17 @@ impl Letters {
     }
 
     /// The code mail of a challenge being issued, written once its code and
-    /// link token exist, to be queued in the same transaction as the challenge.
+    /// link token exist; it is sealed for its challenge's row and queued in
+    /// the same transaction as the challenge.
     pub fn code_mail<'a>(
         &'a self,
         to: &'a EmailAddress,
         purpose: Purpose,
         requested: &'a Requested,
-    ) -> impl FnOnce(&OneTimeCode, &str) -> anyhow::Result<NewMail> + 'a {
+    ) -> impl FnOnce(&OneTimeCode, &str) -> anyhow::Result<Letter> + 'a {
         move |code, link_token| {
             let link = format!("{}?token={link_token}", self.link_base);
-            let letter = CodeMail {
+            CodeMail {
                 to: to.clone(),
                 purpose,
                 brand: &self.brand,
@@ -66,21 +68,27 @@ impl Letters {
                 code_in_subject: self.code_in_subject,
                 requested,
             }
-            .letter()?;
-            self.sealer.seal(MailKind::Code, &letter)
+            .letter()
         }
     }
 
     /// The notice of a sign-in from a browser the account had not used before.
     pub fn new_sign_in_notice(&self, to: EmailAddress, requested: &Requested) -> anyhow::Result<NewMail> {
         let letter = notice_mail::new_sign_in(&self.brand, to, requested)?;
-        self.sealer.seal(MailKind::NewSignIn, &letter)
+        self.sealer.seal(MailKind::NewSignIn, &letter, None)
+    }
+
+    /// Tells the owner that a sign-in started as `requested` was refused
+    /// from the mail, so someone knows the password.
+    pub fn sign_in_refused_notice(&self, to: EmailAddress, requested: &Requested) -> anyhow::Result<NewMail> {
+        let letter = notice_mail::sign_in_refused(&self.brand, to, requested)?;
+        self.sealer.seal(MailKind::SignInRefused, &letter, None)
     }
 
     /// Warns the owner that the day's budget of wrong codes was spent.
     pub fn budget_spent_warning(&self, to: EmailAddress) -> anyhow::Result<NewMail> {
         let budget = u32::try_from(self.failure_budget).unwrap_or(u32::MAX);
         let letter = notice_mail::budget_spent(&self.brand, budget, to)?;
-        self.sealer.seal(MailKind::BudgetSpent, &letter)
+        self.sealer.seal(MailKind::BudgetSpent, &letter, None)
     }
 }

@@ -1,5 +1,5 @@
-//! Security notices to an account's owner: a new sign-in, and a day's
-//! budget of wrong codes spent.
+//! Security notices to an account's owner: a new sign-in, a day's budget
+//! of wrong codes spent, and a sign-in refused from the mail.
 
 use askama::Template;
 
@@ -64,6 +64,32 @@ pub fn new_sign_in(brand: &Brand, to: EmailAddress, requested: &Requested) -> an
         subject: format!("New sign-in to your {} account", brand.site_name),
         text: NewSignInText { m: &fields }.render()?,
         html: NewSignInHtml { m: &fields }.render()?,
+    })
+}
+
+/// What both parts of the "sign-in refused" notice say: who started the
+/// sign-in that was refused.
+#[derive(Template)]
+#[template(path = "mail/sign_in_refused.txt")]
+struct SignInRefusedText<'a> {
+    m: &'a NewSignIn<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "mail/sign_in_refused.html")]
+struct SignInRefusedHtml<'a> {
+    m: &'a NewSignIn<'a>,
+}
+
+/// A sign-in started as `requested` was refused from the mail (a wrong
+/// number or "This wasn't me"): whoever started it knows the password.
+pub fn sign_in_refused(brand: &Brand, to: EmailAddress, requested: &Requested) -> anyhow::Result<Letter> {
+    let fields = NewSignIn { brand, requested };
+    Ok(Letter {
+        to,
+        subject: format!("A sign-in to your {} account was refused", brand.site_name),
+        text: SignInRefusedText { m: &fields }.render()?,
+        html: SignInRefusedHtml { m: &fields }.render()?,
     })
 }
 
@@ -133,6 +159,17 @@ mod tests {
             assert!(html.contains(r#"href="https://help.example.com" style="color:#0a3d2a;""#), "{html}");
             assert!(mail.text.contains("Gatehouse") && mail.text.contains("https://help.example.com"));
         }
+    }
+
+    #[test]
+    fn a_refused_sign_in_says_who_started_it_and_to_change_the_password_in_both_parts() {
+        let mail =
+            sign_in_refused(&brand(Some("https://help.example.com")), ann(), &firefox_on_windows()).unwrap();
+        assert_eq!(mail.subject, "A sign-in to your Gatehouse account was refused");
+        let facts =
+            ["Firefox on Windows 10", "203.0.113.7", "3 December 2026 at 14:03 UTC", "typed your password"];
+        assert_both_parts_say(&mail, &facts);
+        assert_both_parts_say(&mail, &["hange your password", "https://help.example.com"]);
     }
 
     #[test]

@@ -186,7 +186,7 @@ impl Outbox {
             return Ok(Attempt::Cancelled("its code was used or replaced before it was sent"));
         }
         let body = claimed.body.as_deref().context("the queued mail has no body")?;
-        let letter = self.sealer.open(claimed.kind, body)?;
+        let letter = self.sealer.open(claimed, body)?;
         let started = Instant::now();
         self.mailer.send(&letter).await?;
         Ok(Attempt::Accepted { took: started.elapsed() })
@@ -201,7 +201,9 @@ impl Outbox {
 
 /// Queued bodies hold codes and links, so a database dump must not reveal
 /// them: each is encrypted and authenticated (XChaCha20-Poly1305, random
-/// nonce) under a key derived from the secret key, and bound to its kind.
+/// nonce) under a key derived from the secret key, and bound to its row:
+/// its kind, its recipient and its challenge. A body moved to another row
+/// (another recipient, another challenge) does not open.
 pub struct Sealer {
     cipher: XChaCha20Poly1305,
 }
@@ -211,7 +213,19 @@ impl Sealer {
         Self { cipher: XChaCha20Poly1305::new(key.into()) }
     }
 
-    pub fn seal(&self, kind: MailKind, letter: &Letter) -> anyhow::Result<NewMail> {
+    /// The associated data of a row's body: what the row says besides it.
+    fn row_binding(kind: MailKind, recipient: &str, challenge_id: Option<i64>) -> Vec<u8> {
+        let challenge = challenge_id.map_or_else(|| "-".to_owned(), |id| id.to_string());
+        format!("gatehouse outbox v2\n{}\n{recipient}\n{challenge}", kind.as_str()).into_bytes()
+    }
+
+    /// Seals `letter` for a row of `kind` (for the code mail of `challenge_id`).
+    pub fn seal(
+        &self,
+        kind: MailKind,
+        letter: &Letter,
+        challenge_id: Option<i64>,
+    ) -> anyhow::Result<NewMail> {
         let plain = serde_json::to_vec(&Sealed {
             to: letter.to.as_str().to_owned(),
             subject: letter.subject.clone(),
@@ -224,19 +238,23 @@ impl Sealer {
             .map_err(|e| anyhow::anyhow!("OS random generator: {e}"))?;
         let sealed = self
             .cipher
-            .encrypt(&XNonce::from(nonce), Payload { msg: &plain, aad: kind.as_str().as_bytes() })
+            .encrypt(
+                &XNonce::from(nonce),
+                Payload { msg: &plain, aad: &Self::row_binding(kind, letter.to.as_str(), challenge_id) },
+            )
             .map_err(|_| anyhow::anyhow!("sealing a mail failed"))?;
         let mut body = nonce.to_vec();
         body.extend_from_slice(&sealed);
         Ok(NewMail { kind, recipient: letter.to.as_str().to_owned(), body })
     }
 
-    fn open(&self, kind: MailKind, body: &[u8]) -> anyhow::Result<Letter> {
+    fn open(&self, row: &Claimed, body: &[u8]) -> anyhow::Result<Letter> {
+        let aad = Self::row_binding(row.kind, &row.recipient, row.challenge_id);
         let (nonce, sealed) = body.split_at_checked(24).context("the sealed mail is truncated")?;
         let nonce = XNonce::try_from(nonce).context("the sealed mail is truncated")?;
         let plain = self
             .cipher
-            .decrypt(&nonce, Payload { msg: sealed, aad: kind.as_str().as_bytes() })
+            .decrypt(&nonce, Payload { msg: sealed, aad: &aad })
             .map_err(|_| anyhow::anyhow!("the sealed mail cannot be opened: was the secret key changed?"))?;
         let sealed: Sealed = serde_json::from_slice(&plain).context("the sealed mail is malformed")?;
         Ok(Letter {
@@ -266,13 +284,26 @@ mod tests {
         }
     }
 
+    /// The row a sealed mail would be queued as.
+    fn row_of(mail: &NewMail, challenge_id: Option<i64>) -> Claimed {
+        Claimed {
+            id: 1,
+            kind: mail.kind,
+            recipient: mail.recipient.clone(),
+            challenge_id,
+            body: Some(mail.body.clone()),
+            attempts: 1,
+            created_at: 0,
+        }
+    }
+
     #[test]
     fn a_sealed_mail_opens_whole_and_shows_nothing_of_its_contents() {
         let sealer = Sealer::new(&[1; 32]);
-        let mail = sealer.seal(MailKind::Code, &letter()).unwrap();
+        let mail = sealer.seal(MailKind::Code, &letter(), Some(7)).unwrap();
         let raw = String::from_utf8_lossy(&mail.body);
         assert!(!raw.contains("483920") && !raw.contains("secret-token"));
-        let opened = sealer.open(MailKind::Code, &mail.body).unwrap();
+        let opened = sealer.open(&row_of(&mail, Some(7)), &mail.body).unwrap();
         assert_eq!((opened.to.as_str(), opened.text.as_str()), ("ann@example.com", letter().text.as_str()));
         assert_eq!(mail.recipient, "ann@example.com");
     }
@@ -280,20 +311,35 @@ mod tests {
     #[test]
     fn a_sealed_mail_does_not_open_under_another_key_kind_or_after_tampering() {
         let sealer = Sealer::new(&[1; 32]);
-        let mut mail = sealer.seal(MailKind::Code, &letter()).unwrap();
-        assert!(Sealer::new(&[2; 32]).open(MailKind::Code, &mail.body).is_err());
-        assert!(sealer.open(MailKind::NewSignIn, &mail.body).is_err());
-        assert!(sealer.open(MailKind::Code, &mail.body[..20]).is_err());
+        let mut mail = sealer.seal(MailKind::Code, &letter(), Some(7)).unwrap();
+        let row = row_of(&mail, Some(7));
+        assert!(Sealer::new(&[2; 32]).open(&row, &mail.body).is_err());
+        assert!(
+            sealer
+                .open(&Claimed { kind: MailKind::NewSignIn, ..row_of(&mail, Some(7)) }, &mail.body)
+                .is_err()
+        );
+        assert!(sealer.open(&row, &mail.body[..20]).is_err());
         *mail.body.last_mut().unwrap() ^= 1;
-        assert!(sealer.open(MailKind::Code, &mail.body).is_err());
+        assert!(sealer.open(&row, &mail.body).is_err());
+    }
+
+    #[test]
+    fn a_sealed_mail_does_not_open_in_another_row() {
+        let sealer = Sealer::new(&[1; 32]);
+        let mail = sealer.seal(MailKind::Code, &letter(), Some(7)).unwrap();
+        let elsewhere = Claimed { recipient: "mallory@example.com".into(), ..row_of(&mail, Some(7)) };
+        assert!(sealer.open(&elsewhere, &mail.body).is_err(), "another recipient");
+        assert!(sealer.open(&row_of(&mail, Some(8)), &mail.body).is_err(), "another challenge");
+        assert!(sealer.open(&row_of(&mail, None), &mail.body).is_err(), "no challenge");
     }
 
     #[test]
     fn two_seals_of_one_letter_differ() {
         let sealer = Sealer::new(&[1; 32]);
         let (a, b) = (
-            sealer.seal(MailKind::Code, &letter()).unwrap(),
-            sealer.seal(MailKind::Code, &letter()).unwrap(),
+            sealer.seal(MailKind::Code, &letter(), None).unwrap(),
+            sealer.seal(MailKind::Code, &letter(), None).unwrap(),
         );
         assert_ne!(a.body, b.body);
     }

@@ -6,6 +6,9 @@
 use actix_web::cookie::time::Duration;
 use actix_web::cookie::{Cookie, CookieBuilder, SameSite};
 
+use actix_web::HttpRequest;
+
+use super::state::AppState;
 use super::urls::Urls;
 use crate::core::finish::BROWSER_FORGOTTEN_AFTER_SECS;
 
@@ -37,6 +40,11 @@ pub fn expired_notice(urls: &Urls) -> Cookie<'static> {
 /// The remembered-browser cookie, kept as long as the account remembers the browser.
 pub fn remembered_browser(https: bool, token: String) -> Cookie<'static> {
     BROWSER.build(https, token).max_age(Duration::seconds(BROWSER_FORGOTTEN_AFTER_SECS)).finish()
+}
+
+/// The remembered-browser token this request's browser presents, if any.
+pub fn remembered_browser_token(req: &HttpRequest, state: &AppState) -> Option<String> {
+    req.cookie(BROWSER.name(state.https)).map(|c| c.value().to_owned())
 }
 
 impl HostCookie {

@@ -39,8 +39,8 @@ impl SecurityHeaders {
             config.frame_ancestors.join(" ")
         };
         let csp = format!(
-            "default-src 'none'; style-src 'self'; img-src {img_src}; form-action {form_action}; \
-             frame-ancestors {frame_ancestors}; base-uri 'none'"
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src {img_src}; \
+             form-action {form_action}; frame-ancestors {frame_ancestors}; base-uri 'none'"
         );
         Self { csp, framable: !config.frame_ancestors.is_empty(), https: config.is_https() }
     }

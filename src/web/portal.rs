@@ -37,9 +37,8 @@ use super::state::AppState;
 use super::urls::Urls;
 use super::{error_pages, headers, pages, routes};
 use crate::config::{Config, Settings};
+use crate::core::Core;
 use crate::core::accounts::Accounts;
-use crate::db::Db;
-use crate::domain::clock::Clock;
 
 pub use super::signed_in::SignedInUser;
 pub use crate::core::accounts::DEMO_EMAIL;
@@ -76,8 +75,9 @@ impl Portal {
     async fn start_with(config: Config, urls: Urls) -> anyhow::Result<Self> {
         let state = web::Data::new(AppState::new(config, urls).await?);
         let core = &state.core;
+        core.match_dummy_hash().await?;
         let tasks = BackgroundTasks(vec![
-            tokio::spawn(delete_expired_forever(core.db.clone(), core.clock.clone())),
+            tokio::spawn(upkeep_forever(core.clone())),
             tokio::spawn(core.outbox.clone().run_senders()),
         ]);
         Ok(Self { state, _tasks: Arc::new(tasks) })
@@ -134,13 +134,18 @@ impl Portal {
     }
 }
 
-/// Every 5 minutes: expired sessions, challenges, limits and settled mail.
-async fn delete_expired_forever(db: Db, clock: Clock) {
+/// Every 5 minutes: expired sessions, flows, limits and settled mail go,
+/// and the dummy hash follows the stored hashes.
+async fn upkeep_forever(core: Core) {
     let mut every = tokio::time::interval(Duration::from_secs(300));
+    every.tick().await;
     loop {
         every.tick().await;
-        if let Err(e) = db.delete_expired(clock.now()).await {
+        if let Err(e) = core.db.delete_expired(core.clock.now()).await {
             tracing::warn!(error = %e, "deleting expired rows failed");
+        }
+        if let Err(e) = core.match_dummy_hash().await {
+            tracing::warn!(error = format!("{e:#}"), "matching the dummy hash to the stored ones failed");
         }
     }
 }

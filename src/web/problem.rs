@@ -24,6 +24,8 @@ pub enum Problem {
     CodeExpired,
     CodeUsed,
     CodeReplaced,
+    /// The sign-in was refused from the mail (a wrong number, or "This wasn't me").
+    SignInRefused,
     /// Too many wrong codes: the code is dead.
     TooManyWrongCodes,
     /// "Send a new code" before the cooldown is over.
@@ -70,7 +72,9 @@ impl Problem {
             Problem::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Problem::NotFound | Problem::LinkUnknown => StatusCode::NOT_FOUND,
             Problem::SignInExpired => StatusCode::SEE_OTHER,
-            Problem::CodeExpired | Problem::CodeUsed | Problem::CodeReplaced => StatusCode::GONE,
+            Problem::CodeExpired | Problem::CodeUsed | Problem::CodeReplaced | Problem::SignInRefused => {
+                StatusCode::GONE
+            }
             Problem::TooManyWrongCodes
             | Problem::ResendTooSoon { .. }
             | Problem::CodeEntryLocked { .. }
@@ -99,6 +103,7 @@ impl From<Refusal> for Problem {
             Refusal::Replaced => Problem::CodeReplaced,
             Refusal::TooManyAttempts => Problem::TooManyWrongCodes,
             Refusal::Locked { retry_after_secs } => Problem::CodeEntryLocked { retry_after_secs },
+            Refusal::RefusedFromMail => Problem::SignInRefused,
         }
     }
 }

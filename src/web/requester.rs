@@ -2,11 +2,28 @@
 //! forwarded for) and the user agent, and the `X-Forwarded-*` headers of
 //! trusted proxies.
 
-use actix_web::HttpRequest;
+use actix_web::dev::Payload;
 use actix_web::http::header::USER_AGENT;
+use actix_web::{FromRequest, HttpRequest, web};
 
+use super::problem::AppError;
+use super::state::AppState;
 use crate::domain::network::TrustedProxies;
 use crate::domain::requester::Requester;
+
+/// Handlers take the `Requester` of their request as an argument.
+impl FromRequest for Requester {
+    type Error = actix_web::Error;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let requester = match req.app_data::<web::Data<AppState>>() {
+            Some(state) => Ok(requester(req, &state.trusted_proxies)),
+            None => Err(AppError::Internal(anyhow::anyhow!("application state missing")).into()),
+        };
+        std::future::ready(requester)
+    }
+}
 
 pub fn requester(req: &HttpRequest, proxies: &TrustedProxies) -> Requester {
     let ip = req.peer_addr().map(|peer| {

@@ -14,7 +14,11 @@ use crate::domain::pending::Pending;
 pub const BORN_KEY: &str = "gatehouse.born";
 /// The fully signed-in account; the store keeps it in a column too.
 pub const USER_KEY: &str = "gatehouse.user_id";
-const PENDING_KEY: &str = "gatehouse.pending";
+/// The pending flow, between the password step and the code step.
+pub const PENDING_KEY: &str = "gatehouse.pending";
+/// The account's `auth_epoch` the session was granted under: a session is
+/// only written while it is still the account's.
+pub const EPOCH_KEY: &str = "gatehouse.epoch";
 const CSRF_KEY: &str = "gatehouse.csrf";
 
 pub struct SignInSession(Session);
@@ -51,12 +55,15 @@ impl SignInSession {
     /// only the pending flow. `now` starts the session's life.
     pub fn begin_pending(&self, pending: Pending, now: i64) -> anyhow::Result<()> {
         self.fresh(now)?;
+        self.set(EPOCH_KEY, pending.epoch)?;
         self.set(PENDING_KEY, pending)
     }
 
-    /// Second factor accepted: a new session id, now signed in.
-    pub fn complete(&self, user_id: i64, now: i64) -> anyhow::Result<()> {
+    /// Second factor accepted: a new session id, now signed in to `user_id`
+    /// under its credentials of `epoch`.
+    pub fn complete(&self, user_id: i64, epoch: i64, now: i64) -> anyhow::Result<()> {
         self.fresh(now)?;
+        self.set(EPOCH_KEY, epoch)?;
         self.set(USER_KEY, user_id)
     }
 

@@ -9,11 +9,12 @@ use actix_session::storage::{
 };
 use actix_web::cookie::time::Duration;
 
-use super::session::{BORN_KEY, USER_KEY};
+use super::session::{BORN_KEY, EPOCH_KEY, PENDING_KEY, USER_KEY};
 use crate::config::SessionRules;
 use crate::db::Db;
 use crate::db::sessions::{self, SessionRow, key_hash};
 use crate::domain::clock::Clock;
+use crate::domain::pending::Pending;
 
 #[derive(Clone)]
 pub struct DbSessionStore {
@@ -33,21 +34,32 @@ impl DbSessionStore {
         (now + self.rules.idle_secs).min(born + self.rules.absolute_secs)
     }
 
+    /// Stores a new session under a new key. When its account was revoked
+    /// meanwhile nothing is stored, and the key names no session.
     async fn insert(&self, state: &State) -> anyhow::Result<SessionKey> {
         let key = generate_session_key();
-        let now = self.clock.now();
+        let (now, json, hash) = (self.clock.now(), serde_json::to_string(state)?, key_hash(key.as_ref()));
+        let row = self.row(state, &hash, &json, now);
+        if !sessions::insert(&self.db, &row).await? {
+            tracing::info!(user_id = row.user_id, "a session of a revoked account was not stored");
+        }
+        Ok(key)
+    }
+
+    /// The row of `state`: the account it belongs to (signed in, or half-way
+    /// through a sign-in) and its epoch, and its timeouts.
+    fn row<'a>(&self, state: &State, key_hash: &'a [u8], json: &'a str, now: i64) -> SessionRow<'a> {
         let born = entry::<i64>(state, BORN_KEY).unwrap_or(now);
-        let json = serde_json::to_string(state)?;
-        let hash = key_hash(key.as_ref());
-        let row = SessionRow {
-            key_hash: &hash,
-            state: &json,
-            user_id: entry::<i64>(state, USER_KEY),
+        let pending = entry::<Pending>(state, PENDING_KEY).map(|p| p.user_id);
+        SessionRow {
+            key_hash,
+            state: json,
+            user_id: entry::<i64>(state, USER_KEY).or(pending),
+            // Sessions stored before epochs existed were of epoch 0.
+            epoch: entry::<i64>(state, EPOCH_KEY).unwrap_or(0),
             created_at: born,
             expires_at: self.expiry(born, now),
-        };
-        sessions::insert(&self.db, &row).await?;
-        Ok(key)
+        }
     }
 }
 
@@ -72,24 +84,18 @@ impl SessionStore for DbSessionStore {
         _ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
         let now = self.clock.now();
-        let born = entry::<i64>(&state, BORN_KEY).unwrap_or(now);
         let json = serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
         let hash = key_hash(key.as_ref());
-        let row = SessionRow {
-            key_hash: &hash,
-            state: &json,
-            user_id: entry::<i64>(&state, USER_KEY),
-            created_at: born,
-            expires_at: self.expiry(born, now),
-        };
+        let row = self.row(&state, &hash, &json, now);
         let updated =
             sessions::update(&self.db, &row, now).await.map_err(|e| UpdateError::Other(e.into()))?;
         if updated {
             return Ok(key);
         }
-        // The row expired or was deleted mid-request: start a fresh one rather
-        // than hand out a cookie for a session that does not exist.
-        self.insert(&state).await.map_err(UpdateError::Other)
+        // The row expired, or a logout or a revocation deleted it while this
+        // request ran: writing the state back would undo that. The browser
+        // gets a key that names no session, so it is signed out.
+        Ok(generate_session_key())
     }
 
     async fn update_ttl(&self, key: &SessionKey, _ttl: &Duration) -> anyhow::Result<()> {

@@ -99,7 +99,7 @@ fn sign_in_first(req: &HttpRequest, state: &AppState) -> HttpResponse {
 /// A sign-in was completed in this browser: a new session id, signed in,
 /// the remembered-browser cookie, and `303` to where the browser was going.
 pub fn signed_in(state: &AppState, session: &SignInSession, signed_in: SignedIn) -> PageResult {
-    session.complete(signed_in.user.id, state.core.clock.now())?;
+    session.complete(signed_in.user.id, signed_in.epoch, state.core.clock.now())?;
     let mut response = see_other(&state.landing(signed_in.return_to.as_deref()));
     if let Some(token) = signed_in.browser_token {
         response.add_cookie(&remembered_browser(state.https, token)).map_err(anyhow::Error::from)?;

@@ -33,6 +33,8 @@ portal_urls! {
     account / ACCOUNT = "/",
     login / LOGIN = "/login",
     code / CODE = "/login/code",
+    /// Where the waiting sign-in stands, for the code page's script.
+    code_status / CODE_STATUS = "/login/code/status",
     resend / RESEND = "/login/code/resend",
     /// The emailed link, before its `?token=`.
     link / LINK = "/login/link",
@@ -44,6 +46,8 @@ portal_urls! {
     stylesheet / STYLESHEET = "/static/gatehouse.css",
     /// The accent colour and the operator's custom CSS, linked after `stylesheet`.
     site_stylesheet / SITE_STYLESHEET = "/static/site.css",
+    /// Continues a waiting sign-in once it is approved on another device.
+    waiting_script / WAITING_SCRIPT = "/static/waiting.js",
 }
 
 /// The embedded files, `{path}` being the file's name (a route pattern only).

@@ -55,6 +55,12 @@ impl Reply {
             .map(|el| el.value().attrs().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
     }
 
+    /// The text of the first element matching a CSS selector.
+    pub fn text_of(&self, css: &str) -> Option<String> {
+        let selector = Selector::parse(css).expect("selector");
+        Html::parse_document(&self.body).select(&selector).next().map(|el| el.text().collect())
+    }
+
     pub fn has_form(&self, action: &str) -> bool {
         find_form(&self.body, action).is_some()
     }
@@ -217,10 +223,6 @@ impl Browser {
     }
 
     /// Opens the mailed link and presses "Continue".
-    pub async fn continue_link(&self, link: &str) -> Reply {
-        self.open_and_submit(link, "/login/link", &[]).await
-    }
-
     pub async fn log_out(&self) -> Reply {
         self.open_and_submit("/", "/logout", &[]).await
     }

@@ -17,7 +17,7 @@ on_both_backends! {
     the_right_code_signs_the_browser_in_and_shows_the_account,
     a_wrong_code_is_refused_with_401_and_says_how_many_attempts_are_left,
     an_expired_code_is_refused_with_410_and_a_new_code_is_offered,
-    a_code_is_refused_with_410_once_its_link_was_used,
+    a_code_is_refused_with_410_once_its_link_refused_the_sign_in,
     the_fifth_wrong_code_is_answered_429_and_the_right_code_no_longer_works,
     twenty_concurrent_submissions_of_the_right_code_sign_in_exactly_once,
     a_code_pasted_with_spaces_is_accepted,
@@ -69,17 +69,19 @@ async fn an_expired_code_is_refused_with_410_and_a_new_code_is_offered(backend: 
     assert!(reply.has_form("/login/code/resend"), "a new code is offered:\n{}", reply.body);
 }
 
-async fn a_code_is_refused_with_410_once_its_link_was_used(backend: Backend) {
+async fn a_code_is_refused_with_410_once_its_link_refused_the_sign_in(backend: Backend) {
     let app = spawn_app(backend).await;
     let mail = app.start_sign_in(&app.browser).await;
     let page = app.browser.get("/login/code").await;
-    let reply = app.new_browser().continue_link(&mail.link()).await;
-    assert_redirects_to(&reply, "/");
+    let phone = app.new_browser();
+    let approval = phone.get(&mail.link()).await;
+    let refused = phone.submit(&approval, "/login/link", &[("deny", "1")]).await;
+    assert_page_says(&refused, "Sign-in refused");
 
     let reply = app.browser.submit(&page, "/login/code", &[("code", &mail.code())]).await;
 
     assert_status(&reply, StatusCode::GONE);
-    assert_page_says(&reply, "already been used");
+    assert_page_says(&reply, "refused from the email");
 }
 
 async fn the_fifth_wrong_code_is_answered_429_and_the_right_code_no_longer_works(backend: Backend) {

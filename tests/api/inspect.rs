@@ -43,8 +43,8 @@ impl Database {
 
     /// The `attempts` of every challenge ever issued to `email`.
     pub async fn challenge_attempts(&self, email: &str) -> Vec<i64> {
-        let sql = "SELECT CAST(attempts AS BIGINT) FROM challenges \
-                   WHERE user_id = (SELECT id FROM users WHERE email = $1) ORDER BY id";
+        let sql = "SELECT CAST(c.attempts AS BIGINT) FROM challenges c JOIN flows f ON f.id = c.flow_id \
+                   WHERE f.user_id = (SELECT id FROM users WHERE email = $1) ORDER BY c.id";
         on_pool!(&self.db, pool => sqlx::query_scalar::<_, i64>(sql).bind(email).fetch_all(pool).await)
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
     }
@@ -89,10 +89,25 @@ impl Database {
 
     /// When the newest challenge of `email` was created, its mail accepted, and it expires.
     pub async fn newest_challenge_clock(&self, email: &str) -> (i64, Option<i64>, i64) {
-        let sql = "SELECT created_at, mail_sent_at, expires_at FROM challenges \
-                   WHERE user_id = (SELECT id FROM users WHERE email = $1) ORDER BY id DESC LIMIT 1";
+        let sql = "SELECT c.created_at, c.mail_sent_at, c.expires_at FROM challenges c JOIN flows f ON f.id = c.flow_id \
+                   WHERE f.user_id = (SELECT id FROM users WHERE email = $1) ORDER BY c.id DESC LIMIT 1";
         on_pool!(&self.db, pool => sqlx::query_as(sql).bind(email).fetch_one(pool).await)
             .unwrap_or_else(|e| panic!("{sql}: {e}"))
+    }
+
+    /// Sessions stored for the account `user_id` (signed in or half-way).
+    pub async fn sessions_of(&self, user_id: i64) -> i64 {
+        self.integer("SELECT COUNT(*) FROM sessions WHERE CAST(user_id AS TEXT) = $1", &user_id.to_string())
+            .await
+    }
+
+    /// The length of the longest key of a run of password failures.
+    pub async fn longest_password_bucket(&self) -> i64 {
+        self.integer(
+            "SELECT CAST(COALESCE(MAX(LENGTH(bucket)), 0) AS BIGINT) FROM password_failures WHERE $1 = $1",
+            "",
+        )
+        .await
     }
 
     /// Browsers remembered for any account.

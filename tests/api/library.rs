@@ -146,12 +146,16 @@ async fn the_mailed_link_points_under_the_mount_and_comes_back_too(backend: Back
     let path = link.strip_prefix(&app.address).unwrap_or_else(|| panic!("{link} is not on {}", app.address));
     assert!(path.starts_with("/auth/login/link?token="), "the mailed link is {link}");
 
-    // Tapped in the mail app's own browser, with no cookie of this sign-in.
+    // Tapped in the mail app's own browser, with no cookie of this sign-in:
+    // it approves with the number, and the waiting browser comes back to /notes.
+    let waiting = app.browser.get("/auth/login/code").await;
+    let number = waiting.text_of("#match-number").expect("the waiting page shows the number");
     let phone = app.new_browser();
-    let reply = phone.open_and_submit(path, "/auth/login/link", &[]).await;
-    assert_redirects_to(&reply, "/notes");
+    let reply = phone.open_and_submit(path, "/auth/login/link", &[("number", number.trim())]).await;
+    assert_page_says(&reply, "Sign-in approved");
+    assert_redirects_to(&app.browser.get("/auth/login/code").await, "/notes");
     assert_page_says(
-        &phone.get("/notes").await,
+        &app.browser.get("/notes").await,
         &format!("Signed in as <strong>{}</strong>", app.user.email),
     );
 }

@@ -183,7 +183,7 @@ async fn two_instances_deliver_a_hundred_queued_mails_exactly_once(backend: Back
             text: format!("body {n}"),
             html: format!("<p>body {n}</p>"),
         };
-        outbox.enqueue(&sealer.seal(MailKind::NewSignIn, &letter).unwrap()).await.unwrap();
+        outbox.enqueue(&sealer.seal(MailKind::NewSignIn, &letter, None).unwrap()).await.unwrap();
     }
 
     let (_first, _second) = tokio::join!(start_instance(&cli, sink.port), start_instance(&cli, sink.port));

@@ -22,6 +22,7 @@ on_both_backends! {
     after_three_consecutive_failures_the_address_waits_until_unlocked,
     set_password_also_ends_the_stop,
     ten_concurrent_wrong_passwords_get_no_more_checks_than_the_stop_allows,
+    a_long_typed_address_is_counted_under_a_short_key,
 }
 
 const WRONG: &str = "not the password at all";
@@ -133,6 +134,17 @@ async fn ten_concurrent_wrong_passwords_get_no_more_checks_than_the_stop_allows(
         statuses.iter().all(|s| matches!(s, 401 | 429 | 503)),
         "every guess is refused cleanly, got {statuses:?}"
     );
+}
+
+async fn a_long_typed_address_is_counted_under_a_short_key(backend: Backend) {
+    let app = app_with_two_free_failures(backend).await;
+    let typed = format!("{}@example.com", "x".repeat(3000));
+
+    let replies = wrong_passwords(&app, &typed, 3).await;
+
+    assert_too_many_requests(&replies[2]);
+    let longest = database_of(&app).await.longest_password_bucket().await;
+    assert!(longest < 100, "a bucket key of {longest} characters");
 }
 
 async fn app_with_two_free_failures(backend: Backend) -> TestApp {

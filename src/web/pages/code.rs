@@ -1,22 +1,25 @@
-//! `GET /login/code`, `POST /login/code` and `POST /login/code/resend`: the
-//! emailed code (`core::code`) and "send a new code" (`core::resend`).
+//! The waiting browser's page: `GET /login/code` (the code form, the number
+//! an approval from another device asks for, and "Approved on your other
+//! device? Continue"), `POST /login/code` (`core::code`), `POST
+//! /login/code/resend` (`core::resend`), and `GET /login/code/status`, which
+//! the page's script asks every few seconds.
 
 use actix_web::http::StatusCode;
-use actix_web::{HttpRequest, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::{PageContext, page_template, render};
 use crate::core::challenge::Refusal;
-use crate::core::code::{CodeOutcome, enter_code, waiting};
+use crate::core::code::{CodeOutcome, Standing, Waiting, enter_code, standing, take_approval};
 use crate::core::resend::{ResendOutcome, resend_code};
 use crate::domain::code::OneTimeCode;
 use crate::domain::mail::MailProgress;
 use crate::domain::pending::Pending;
-use crate::web::cookies::BROWSER;
+use crate::domain::requester::Requester;
+use crate::web::cookies::remembered_browser_token;
 use crate::web::csrf::CsrfForm;
 use crate::web::problem::{PageResult, Problem};
-use crate::web::requester::requester;
 use crate::web::routes::{CsrfOnly, see_other};
 use crate::web::session::SignInSession;
 use crate::web::signed_in::signed_in;
@@ -32,25 +35,86 @@ struct CodePage {
     sent_at: Option<String>,
     mail: MailProgress,
     resend_in_secs: i64,
+    match_number: i32,
     error: Option<String>,
 }
 page_template!(CodePage);
+
+#[derive(Deserialize)]
+pub struct CodeQuery {
+    /// Set by "Approved on your other device? Continue".
+    check: Option<String>,
+}
 
 #[derive(Deserialize)]
 pub struct CodeForm {
     code: String,
 }
 
-pub async fn form(req: HttpRequest, state: web::Data<AppState>) -> PageResult {
+const NOT_YET: &str =
+    "The approval has not come yet. Approve the sign-in on your other device, then press Continue again.";
+
+pub async fn form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    requester: Requester,
+    query: web::Query<CodeQuery>,
+) -> PageResult {
     let session = SignInSession::from_request(&req);
     if session.user_id().is_some() {
         return Ok(see_other(&state.urls.account));
     }
     let pending = session.pending().ok_or(Problem::SignInExpired)?;
-    code_page(&req, &state, &pending, StatusCode::OK, None).await
+    let waiting = match standing(&state.core, &pending).await? {
+        Standing::Waiting(waiting) => waiting,
+        Standing::Approved => {
+            let browser = remembered_browser_token(&req, &state);
+            return match take_approval(&state.core, &pending, &requester, browser.as_deref()).await? {
+                Some(done) => signed_in(&state, &session, done),
+                None => ended(&session, Problem::SignInExpired),
+            };
+        }
+        Standing::Refused => return ended(&session, Problem::SignInRefused),
+        Standing::Gone => return ended(&session, Problem::SignInExpired),
+    };
+    let mut page = PageContext::new(&req, &state);
+    if query.check.is_some() {
+        page.notice = Some(NOT_YET);
+    }
+    code_page(page, &state, waiting, StatusCode::OK, None)
 }
 
-pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm<CodeForm>) -> PageResult {
+/// The pending sign-in is over: the session ends with it.
+fn ended(session: &SignInSession, problem: Problem) -> PageResult {
+    session.end();
+    Err(problem.into())
+}
+
+/// Where the waiting sign-in stands, for the page's script: `waiting`,
+/// `approved`, `refused` or `gone`. It changes nothing; loading the code
+/// page then finishes the sign-in.
+pub async fn status(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, actix_web::Error> {
+    let pending = SignInSession::from_request(&req).pending();
+    let word = match pending {
+        None => "gone",
+        Some(pending) => {
+            match standing(&state.core, &pending).await.map_err(crate::web::problem::AppError::from)? {
+                Standing::Waiting(_) => "waiting",
+                Standing::Approved => "approved",
+                Standing::Refused => "refused",
+                Standing::Gone => "gone",
+            }
+        }
+    };
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "state": word })))
+}
+
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    requester: Requester,
+    form: CsrfForm<CodeForm>,
+) -> PageResult {
     let session = SignInSession::from_request(&req);
     if session.user_id().is_some() {
         return Ok(see_other(&state.landing(None)));
@@ -60,34 +124,48 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
     let Some(code) = OneTimeCode::parse(&form.0.code, length) else {
         // Not the shape of a code: nothing is compared, so nothing is counted.
         let message = format!("Enter the {length}-digit code from the email.");
-        return code_page(&req, &state, &pending, StatusCode::UNAUTHORIZED, Some(message)).await;
+        return again(&req, &state, &pending, StatusCode::UNAUTHORIZED, message).await;
     };
-    let requester = requester(&req, &state.trusted_proxies);
-    let browser = req.cookie(BROWSER.name(state.https));
-    let browser = browser.as_ref().map(|c| c.value());
-    match enter_code(&state.core, &pending, &code, &requester, browser).await? {
+    let browser = remembered_browser_token(&req, &state);
+    match enter_code(&state.core, &pending, &code, &requester, browser.as_deref()).await? {
         CodeOutcome::SignedIn(done) => signed_in(&state, &session, done),
         CodeOutcome::Wrong { attempts_left } => {
             let plural = if attempts_left == 1 { "attempt" } else { "attempts" };
             let message = format!("That code is not right. {attempts_left} {plural} left.");
-            code_page(&req, &state, &pending, StatusCode::UNAUTHORIZED, Some(message)).await
+            again(&req, &state, &pending, StatusCode::UNAUTHORIZED, message).await
         }
         CodeOutcome::Refused(Refusal::Replaced) => {
             let message = "That code was replaced by a newer code. Use the code from the most recent email.";
-            code_page(&req, &state, &pending, StatusCode::GONE, Some(message.into())).await
+            again(&req, &state, &pending, StatusCode::GONE, message.into()).await
         }
+        CodeOutcome::Refused(Refusal::RefusedFromMail) => ended(&session, Problem::SignInRefused),
         CodeOutcome::Refused(refusal) => Err(refusal.into()),
-        CodeOutcome::Gone => {
-            session.end();
-            Err(Problem::SignInExpired.into())
-        }
+        CodeOutcome::Gone => ended(&session, Problem::SignInExpired),
     }
 }
 
-pub async fn resend(req: HttpRequest, state: web::Data<AppState>, _form: CsrfForm<CsrfOnly>) -> PageResult {
+/// The code form again, with what was wrong.
+async fn again(
+    req: &HttpRequest,
+    state: &AppState,
+    pending: &Pending,
+    status: StatusCode,
+    error: String,
+) -> PageResult {
+    let Standing::Waiting(waiting) = standing(&state.core, pending).await? else {
+        return Err(Problem::SignInExpired.into());
+    };
+    code_page(PageContext::new(req, state), state, waiting, status, Some(error))
+}
+
+pub async fn resend(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    requester: Requester,
+    _form: CsrfForm<CsrfOnly>,
+) -> PageResult {
     let session = SignInSession::from_request(&req);
     let pending = session.pending().ok_or(Problem::SignInExpired)?;
-    let requester = requester(&req, &state.trusted_proxies);
     match resend_code(&state.core, &pending, &requester).await? {
         ResendOutcome::Sent(pending) => {
             session.begin_pending(pending, state.core.clock.now())?;
@@ -103,27 +181,27 @@ pub async fn resend(req: HttpRequest, state: web::Data<AppState>, _form: CsrfFor
     }
 }
 
-async fn code_page(
-    req: &HttpRequest,
+fn code_page(
+    page: PageContext,
     state: &AppState,
-    pending: &Pending,
+    waiting: Waiting,
     status: StatusCode,
     error: Option<String>,
 ) -> PageResult {
-    let waiting = waiting(&state.core, pending).await?.ok_or(Problem::SignInExpired)?;
     let sent_at = waiting.sent_at.and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok()).map(|t| {
         let format = time::macros::format_description!("[hour]:[minute]");
         t.format(&format).unwrap_or_default()
     });
     let rules = state.core.challenges.rules();
     let page = CodePage {
-        page: PageContext::new(req, state),
+        page,
         masked_email: waiting.masked_email,
         code_length: rules.length,
         ttl_minutes: (rules.ttl_secs + 59) / 60,
         sent_at,
         mail: waiting.mail,
         resend_in_secs: waiting.resend_in_secs,
+        match_number: waiting.match_number,
         error,
     };
     render(status, &page)

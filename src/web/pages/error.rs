@@ -77,6 +77,12 @@ fn wording(problem: Problem) -> (&'static str, String) {
             "This code was replaced by a newer code",
             "You asked for a new code, so this one no longer works. Use the code or link from the most recent email.".into(),
         ),
+        Problem::SignInRefused => (
+            "This sign-in was refused from the email",
+            "Someone refused this sign-in with the link in the email, or typed a wrong number on its approval page. \
+             If that was not you, whoever did it can read your email: change your password, and your email password too."
+                .into(),
+        ),
         Problem::TooManyWrongCodes => (
             "Too many wrong codes",
             "For your safety this code no longer works. Ask for a new code and type it carefully.".into(),

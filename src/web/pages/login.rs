@@ -8,10 +8,10 @@ use serde::Deserialize;
 use super::{PageContext, page_template, render};
 use crate::core::sign_in::{PasswordOutcome, PasswordStep, enter_password};
 use crate::domain::password::Password;
-use crate::web::cookies::{NOTICE, expired_notice};
+use crate::domain::requester::Requester;
+use crate::web::cookies::{NOTICE, expired_notice, remembered_browser_token};
 use crate::web::csrf::CsrfForm;
 use crate::web::problem::{PageResult, Problem};
-use crate::web::requester::requester;
 use crate::web::routes::see_other;
 use crate::web::session::SignInSession;
 use crate::web::state::AppState;
@@ -60,7 +60,12 @@ pub async fn form(req: HttpRequest, state: web::Data<AppState>, query: web::Quer
     Ok(response)
 }
 
-pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm<LoginForm>) -> PageResult {
+pub async fn submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    requester: Requester,
+    form: CsrfForm<LoginForm>,
+) -> PageResult {
     let LoginForm { email, password, return_to } = form.0;
     let return_to = return_to.and_then(|r| state.return_policy.check(&r));
     let refuse = |status, message| {
@@ -71,12 +76,13 @@ pub async fn submit(req: HttpRequest, state: web::Data<AppState>, form: CsrfForm
     let Ok(password) = Password::for_sign_in(password) else {
         return refuse(StatusCode::BAD_REQUEST, "Passwords are at most 128 characters long.");
     };
-    let requester = requester(&req, &state.trusted_proxies);
+    let browser = remembered_browser_token(&req, &state);
     let step = PasswordStep {
         email: &email,
         password: &password,
         return_to: return_to.as_deref(),
         requester: &requester,
+        browser: browser.as_deref(),
     };
     match enter_password(&state.core, step).await? {
         PasswordOutcome::CodeSent(pending) => {
