@@ -21,6 +21,7 @@ mod cli;
 mod code;
 mod code_budget;
 mod code_sends;
+mod fail_closed;
 mod forward_auth;
 mod input_limits;
 mod instances;
