@@ -1,12 +1,19 @@
 //! Settings fail closed (SECURITY.md item 35): an `HTTPS://` public_url in
-//! capitals is still https (`Secure`, `__Host-` cookies and HSTS).
+//! capitals is still https (`Secure`, `__Host-` cookies and HSTS), and a
+//! secret key file that other users can read stops the server.
+
+use std::net::TcpListener;
+use std::os::unix::fs::PermissionsExt as _;
+
+use gatehouse::web::server::Application;
 
 use crate::backend::{Backend, on_both_backends};
 use crate::browser::{Reply, assert_redirects_to, assert_status};
-use crate::helpers::spawn_app_with;
+use crate::helpers::{Cli, spawn_app_with};
 
 on_both_backends! {
     an_https_public_url_in_capitals_keeps_secure_host_cookies_and_hsts,
+    a_secret_key_file_that_others_can_read_stops_the_server,
 }
 
 async fn an_https_public_url_in_capitals_keeps_secure_host_cookies_and_hsts(backend: Backend) {
@@ -41,4 +48,33 @@ async fn an_https_public_url_in_capitals_keeps_secure_host_cookies_and_hsts(back
 fn set_cookies(reply: &Reply) -> Vec<String> {
     let values = reply.headers.get_all("set-cookie").iter();
     values.map(|v| v.to_str().expect("an ASCII Set-Cookie").to_owned()).collect()
+}
+
+async fn a_secret_key_file_that_others_can_read_stops_the_server(backend: Backend) {
+    let cli = Cli::new(backend).await;
+    let key_file = cli.database.workdir().join("shared.key");
+    std::fs::write(&key_file, "k".repeat(64)).unwrap();
+    let mut settings = cli.settings(0);
+    settings.secret_key = None;
+    settings.secret_key_file = key_file.clone();
+
+    for mode in [0o644, 0o640, 0o604] {
+        std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(mode)).unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let Err(error) = Application::build_with_listener(settings.clone(), listener).await else {
+            panic!("the server started with a key file of mode {mode:o}");
+        };
+        let message = format!("{error:#}");
+        assert!(
+            message.contains("`secret_key_file`") && message.contains("chmod 600"),
+            "{mode:o}: {message}"
+        );
+    }
+
+    std::fs::set_permissions(&key_file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let app = Application::build_with_listener(settings, listener).await.expect("a private key file serves");
+    let server = app.handle();
+    tokio::spawn(app.run_until_stopped());
+    server.stop(false).await;
 }
