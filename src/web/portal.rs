@@ -114,6 +114,7 @@ impl Portal {
                 })
                 .default_service(web::to(routes::not_found))
                 .wrap(from_fn(require_sessions))
+                .wrap(from_fn(error_pages::refuse_oversized_headers))
                 .wrap(from_fn(error_pages::render_errors))
                 .wrap(headers::security_headers(&state.headers)),
         );
