@@ -40,6 +40,7 @@ use crate::config::{Config, Settings};
 use crate::core::accounts::Accounts;
 use crate::db::Db;
 use crate::domain::clock::Clock;
+use crate::domain::network::TrustedProxies;
 
 pub use super::signed_in::SignedInUser;
 pub use crate::core::accounts::DEMO_EMAIL;
@@ -86,6 +87,11 @@ impl Portal {
     /// The portal's paths under its mount point (`urls().login`, …).
     pub fn urls(&self) -> &Urls {
         &self.state.urls
+    }
+
+    /// The proxies whose `X-Forwarded-For` the portal believes.
+    pub(crate) fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.state.trusted_proxies
     }
 
     /// The session middleware. Wrap the whole `App` in it, so that the

@@ -10,10 +10,12 @@ mod chrome;
 mod helpers;
 mod inspect;
 mod mail;
+mod served;
 mod smtp_sink;
 mod tls_smtp_server;
 mod tools;
 
+mod access_log;
 mod audit;
 mod bounded_hashing;
 mod branding;
