@@ -259,13 +259,13 @@ impl Chrome {
             .expect("emulate media features");
     }
 
-    /// Narrows the phone's viewport (e.g. to 320 CSS pixels).
-    pub async fn set_phone_width(&self, width: u32) {
+    /// Gives the phone another screen size in CSS pixels (e.g. 320 × 640).
+    pub async fn set_phone_size(&self, width: u32, height: u32) {
         self.driver
             .cdp()
             .send_raw(
                 "Emulation.setDeviceMetricsOverride",
-                json!({ "width": width, "height": 640, "deviceScaleFactor": 2, "mobile": true }),
+                json!({ "width": width, "height": height, "deviceScaleFactor": 2, "mobile": true }),
             )
             .await
             .expect("set the device metrics");

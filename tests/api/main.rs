@@ -42,3 +42,4 @@ mod secrets_in_logs;
 mod session;
 mod sign_ins_per_ip;
 mod starttls;
+mod tap_targets;
