@@ -115,15 +115,17 @@ fn check(ok: bool, key: &str, why: &str) -> anyhow::Result<()> {
     if ok { Ok(()) } else { Err(refuse(key, why)) }
 }
 
-/// `value` if it lies in `range`, else a refusal naming `key` and the range.
-fn ranged<T>(value: T, range: RangeInclusive<T>, key: &str) -> anyhow::Result<i64>
+/// `value` if it lies in `range`, as the type the portal computes with;
+/// else a refusal naming `key` and the range. The conversion is checked, not
+/// an `as` cast, so no configured number can wrap into another one.
+fn ranged<T, U>(value: T, range: RangeInclusive<T>, key: &str) -> anyhow::Result<U>
 where
-    T: PartialOrd + std::fmt::Display + Copy + Into<i64>,
+    T: PartialOrd + std::fmt::Display + Copy,
+    U: TryFrom<T>,
 {
-    if range.contains(&value) {
-        Ok(value.into())
-    } else {
-        Err(refuse(key, format!("must be {} to {}", range.start(), range.end())))
+    match U::try_from(value) {
+        Ok(converted) if range.contains(&value) => Ok(converted),
+        _ => Err(refuse(key, format!("must be {} to {}", range.start(), range.end()))),
     }
 }
 
@@ -167,11 +169,11 @@ impl Settings {
 
     fn codes(&self) -> anyhow::Result<CodeRules> {
         Ok(CodeRules {
-            length: ranged(self.otp_length, 6..=10, "otp_length")? as u32,
-            ttl_secs: ranged(self.otp_ttl_secs as i64, 1..=3600, "otp_ttl_secs")?,
-            max_attempts: ranged(self.otp_max_attempts, 1..=10, "otp_max_attempts")? as i32,
+            length: ranged(self.otp_length, 6..=10, "otp_length")?,
+            ttl_secs: ranged(self.otp_ttl_secs, 1..=3600, "otp_ttl_secs")?,
+            max_attempts: ranged(self.otp_max_attempts, 1..=10, "otp_max_attempts")?,
             resend_cooldown_secs: ranged(
-                self.otp_resend_cooldown_secs.min(i64::MAX as u64) as i64,
+                self.otp_resend_cooldown_secs,
                 0..=3600,
                 "otp_resend_cooldown_secs",
             )?,
@@ -179,25 +181,20 @@ impl Settings {
     }
 
     fn hashing(&self) -> anyhow::Result<HashingRules> {
-        ranged(self.argon2_memory_kib, 19_456..=4_194_304, "argon2_memory_kib")?;
-        ranged(self.argon2_iterations, 2..=100, "argon2_iterations")?;
-        ranged(self.argon2_parallelism, 1..=16, "argon2_parallelism")?;
-        ranged(self.argon2_max_concurrent, 0..=256, "argon2_max_concurrent")?;
-        ranged(self.argon2_max_queue, 0..=10_000, "argon2_max_queue")?;
         Ok(HashingRules {
-            memory_kib: self.argon2_memory_kib,
-            iterations: self.argon2_iterations,
-            parallelism: self.argon2_parallelism,
-            max_concurrent: self.argon2_max_concurrent,
-            max_queue: self.argon2_max_queue,
+            memory_kib: ranged(self.argon2_memory_kib, 19_456..=4_194_304, "argon2_memory_kib")?,
+            iterations: ranged(self.argon2_iterations, 2..=100, "argon2_iterations")?,
+            parallelism: ranged(self.argon2_parallelism, 1..=16, "argon2_parallelism")?,
+            max_concurrent: ranged(self.argon2_max_concurrent, 0..=256, "argon2_max_concurrent")?,
+            max_queue: ranged(self.argon2_max_queue, 0..=10_000, "argon2_max_queue")?,
         })
     }
 
     fn sessions(&self) -> anyhow::Result<SessionRules> {
         Ok(SessionRules {
-            idle_secs: ranged(secs(self.session_idle_timeout_secs), 1..=86_400, "session_idle_timeout_secs")?,
+            idle_secs: ranged(self.session_idle_timeout_secs, 1..=86_400, "session_idle_timeout_secs")?,
             absolute_secs: ranged(
-                secs(self.session_absolute_timeout_secs),
+                self.session_absolute_timeout_secs,
                 1..=30 * 86_400,
                 "session_absolute_timeout_secs",
             )?,
@@ -222,15 +219,14 @@ impl Settings {
                 1..=10_000_000,
                 "sign_ins_per_ip_per_hour",
             )?,
-            password_free_failures: ranged(self.password_free_failures, 0..=100, "password_free_failures")?
-                as i32,
+            password_free_failures: ranged(self.password_free_failures, 0..=100, "password_free_failures")?,
             password_free_failures_per_ip: ranged(
                 self.password_free_failures_per_ip,
                 0..=1_000,
                 "password_free_failures_per_ip",
-            )? as i32,
+            )?,
             password_max_delay_secs: ranged(
-                secs(self.password_max_delay_secs),
+                self.password_max_delay_secs,
                 30..=86_400,
                 "password_max_delay_secs",
             )?,
@@ -238,7 +234,7 @@ impl Settings {
                 self.password_max_consecutive_failures,
                 1..=100,
                 "password_max_consecutive_failures",
-            )? as i32,
+            )?,
         })
     }
 
@@ -253,15 +249,9 @@ impl Settings {
             ca_file: self.smtp_ca_file.clone(),
             from: parse_mailbox(&self.mail_from).map_err(|e| refuse("mail_from", e))?,
             dir: self.mail_dir.clone(),
-            timeout: Duration::from_secs(
-                ranged(secs(self.smtp_timeout_secs), 1..=300, "smtp_timeout_secs")? as u64
-            ),
-            max_attempts: ranged(self.mail_max_attempts, 1..=50, "mail_max_attempts")? as i32,
-            first_retry_delay_secs: ranged(
-                secs(self.mail_retry_delay_secs),
-                1..=600,
-                "mail_retry_delay_secs",
-            )?,
+            timeout: Duration::from_secs(ranged(self.smtp_timeout_secs, 1..=300, "smtp_timeout_secs")?),
+            max_attempts: ranged(self.mail_max_attempts, 1..=50, "mail_max_attempts")?,
+            first_retry_delay_secs: ranged(self.mail_retry_delay_secs, 1..=600, "mail_retry_delay_secs")?,
             notify_new_sign_in: self.notify_new_sign_in,
             code_in_subject: self.otp_code_in_subject,
         })
@@ -333,11 +323,6 @@ impl Settings {
             public_origin,
         ))
     }
-}
-
-/// Seconds as configured, for arithmetic on unix seconds.
-fn secs(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
 }
 
 /// A mailbox such as `Gatehouse <no-reply@example.com>`, on one line.

@@ -101,6 +101,20 @@ mod tests {
     }
 
     #[test]
+    fn an_https_public_url_in_capitals_is_https() {
+        let with = |public_url: &str| Settings {
+            public_url: public_url.into(),
+            cookie_domain: Some("example.com".into()),
+            ..Settings::default()
+        };
+        for url in ["HTTPS://login.example.com", "Https://Login.Example.COM"] {
+            let config = with(url).check().unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert!(config.is_https(), "{url}");
+            assert_eq!(config.public_origin.as_str(), "https://login.example.com/");
+        }
+    }
+
+    #[test]
     fn plain_http_is_refused_for_a_public_host() {
         let settings = Settings { public_url: "http://login.example.com".into(), ..Settings::default() };
         let err = settings.check().err().expect("refused").to_string();

@@ -22,33 +22,120 @@ fn access_rules_come_from_the_toml_file() {
     assert!(error.to_string().contains("access_rules"), "{error}");
 }
 
+type Spoil = fn(&mut Settings);
+
+/// `(key, spoil)` for each value: `spoil` sets the key to it.
+macro_rules! set {
+    ($($key:ident = $($value:expr),+;)*) => {
+        [$($((stringify!($key), (|s: &mut Settings| s.$key = $value) as Spoil)),+),*]
+    };
+}
+
 #[test]
 fn every_out_of_range_value_is_refused_naming_its_key() {
-    type Spoil = fn(&mut Settings);
-    let cases: [(&str, Spoil); 16] = [
+    // Every numeric key, below its minimum (where it has one above zero) and
+    // above its maximum: a 0 once made every POST /login a 500.
+    let numbers = set! {
+        otp_length = 5, 11;
+        otp_ttl_secs = 0, 3601, u64::MAX;
+        otp_max_attempts = 0, 11;
+        otp_resend_cooldown_secs = 3601, u64::MAX;
+        argon2_memory_kib = 19_455, 4_194_305;
+        argon2_iterations = 1, 101;
+        argon2_parallelism = 0, 17;
+        argon2_max_concurrent = 257;
+        argon2_max_queue = 10_001;
+        session_idle_timeout_secs = 0, 86_401, u64::MAX;
+        session_absolute_timeout_secs = 0, 30 * 86_400 + 1;
+        code_failure_budget = 0, 51;
+        code_sends_per_15_min = 0, 101;
+        code_sends_per_day = 0, 1_001;
+        code_sends_per_ip_per_hour = 0, 100_001;
+        code_sends_per_hour = 0, 10_000_001, u32::MAX;
+        sign_ins_per_ip_per_hour = 0, 10_000_001;
+        password_free_failures = 101;
+        password_free_failures_per_ip = 1_001;
+        password_max_delay_secs = 29, 86_401, u64::MAX;
+        password_max_consecutive_failures = 0, 101;
+        smtp_timeout_secs = 0, 301, u64::MAX;
+        mail_max_attempts = 0, 51;
+        mail_retry_delay_secs = 0, 601;
+    };
+    let others: [(&str, Spoil); 9] = [
         ("database_url", |s| s.database_url = "mysql://x".into()),
         ("bind", |s| s.bind = "localhost".into()),
-        ("otp_ttl_secs", |s| s.otp_ttl_secs = 3601),
-        ("otp_max_attempts", |s| s.otp_max_attempts = 11),
-        ("argon2_parallelism", |s| s.argon2_parallelism = 0),
-        ("session_idle_timeout_secs", |s| s.session_idle_timeout_secs = 0),
-        ("session_absolute_timeout_secs", |s| s.session_absolute_timeout_secs = 31 * 86_400),
-        ("code_failure_budget", |s| s.code_failure_budget = 51),
-        ("password_max_consecutive_failures", |s| s.password_max_consecutive_failures = 101),
-        ("mail_max_attempts", |s| s.mail_max_attempts = 0),
-        ("mail_retry_delay_secs", |s| s.mail_retry_delay_secs = 601),
         ("smtp_ca_file", |s| s.smtp_ca_file = Some("/no/such/ca.pem".into())),
         ("site_name", |s| s.site_name = "  ".into()),
         ("trusted_proxies", |s| s.trusted_proxies = vec!["10.0.0.0/33".into()]),
         ("allowed_return_hosts", |s| s.allowed_return_hosts = vec!["https://x.example".into()]),
         ("support_url", |s| s.support_url = Some("javascript:alert(1)".into())),
+        ("public_url", |s| s.public_url = "HTTP://login.example.com".into()),
+        ("public_url", |s| s.public_url = "ftp://login.example.com".into()),
     ];
-    for (key, spoil) in cases {
+    for (key, spoil) in numbers.into_iter().chain(others) {
         let mut settings = Settings::default();
         spoil(&mut settings);
-        let refused = settings.check().err().unwrap_or_else(|| panic!("{key} was accepted"));
+        let refused = settings.check().err().unwrap_or_else(|| panic!("a value of {key} was accepted"));
         assert!(refused.to_string().contains(&format!("`{key}`")), "{key}: {refused}");
     }
+}
+
+#[test]
+fn every_numeric_key_takes_its_smallest_and_largest_value_as_is() {
+    let smallest = set! {
+        otp_length = 6; otp_ttl_secs = 1; otp_max_attempts = 1; otp_resend_cooldown_secs = 0;
+        argon2_memory_kib = 19_456; argon2_iterations = 2; argon2_parallelism = 1;
+        argon2_max_concurrent = 0; argon2_max_queue = 0;
+        session_idle_timeout_secs = 1; session_absolute_timeout_secs = 1;
+        code_failure_budget = 1; code_sends_per_15_min = 1; code_sends_per_day = 1;
+        code_sends_per_ip_per_hour = 1; code_sends_per_hour = 1; sign_ins_per_ip_per_hour = 1;
+        password_free_failures = 0; password_free_failures_per_ip = 0; password_max_delay_secs = 30;
+        password_max_consecutive_failures = 1; smtp_timeout_secs = 1; mail_max_attempts = 1;
+        mail_retry_delay_secs = 1;
+    };
+    let largest = set! {
+        otp_length = 10; otp_ttl_secs = 3600; otp_max_attempts = 10; otp_resend_cooldown_secs = 3600;
+        argon2_memory_kib = 4_194_304; argon2_iterations = 100; argon2_parallelism = 16;
+        argon2_max_concurrent = 256; argon2_max_queue = 10_000;
+        session_idle_timeout_secs = 86_400; session_absolute_timeout_secs = 30 * 86_400;
+        code_failure_budget = 50; code_sends_per_15_min = 100; code_sends_per_day = 1_000;
+        code_sends_per_ip_per_hour = 100_000; code_sends_per_hour = 10_000_000;
+        sign_ins_per_ip_per_hour = 10_000_000; password_free_failures = 100;
+        password_free_failures_per_ip = 1_000; password_max_delay_secs = 86_400;
+        password_max_consecutive_failures = 100; smtp_timeout_secs = 300; mail_max_attempts = 50;
+        mail_retry_delay_secs = 600;
+    };
+    let mut small = Settings::default();
+    smallest.iter().for_each(|(_, set)| set(&mut small));
+    let small = small.check().expect("the smallest values are accepted");
+    let mut large = Settings::default();
+    largest.iter().for_each(|(_, set)| set(&mut large));
+    let large = large.check().expect("the largest values are accepted");
+
+    assert_eq!((small.codes.length, small.codes.ttl_secs, small.limits.password_free_failures), (6, 1, 0));
+    assert_eq!(
+        (large.codes.ttl_secs, large.codes.max_attempts, large.codes.resend_cooldown_secs),
+        (3600, 10, 3600)
+    );
+    assert_eq!((large.sessions.idle_secs, large.sessions.absolute_secs), (86_400, 30 * 86_400));
+    let limits = &large.limits;
+    assert_eq!(
+        (
+            limits.code_sends_per_hour,
+            limits.password_max_delay_secs,
+            limits.password_max_consecutive_failures
+        ),
+        (10_000_000, 86_400, 100)
+    );
+    assert_eq!((limits.password_free_failures, limits.password_free_failures_per_ip), (100, 1_000));
+    assert_eq!(
+        (large.mail.timeout.as_secs(), large.mail.max_attempts, large.mail.first_retry_delay_secs),
+        (300, 50, 600)
+    );
+    assert_eq!(
+        (large.hashing.memory_kib, large.hashing.max_concurrent, large.hashing.max_queue),
+        (4_194_304, 256, 10_000)
+    );
 }
 
 #[test]

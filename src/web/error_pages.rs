@@ -1,10 +1,12 @@
 //! Turns every error response into its page: `AppError`s from handlers,
 //! extractor failures (bad forms, oversize bodies), 404s. Internal errors
-//! are logged with a reference id that the 500 page shows.
+//! are logged with a reference id that the 500 page shows. Also the bounds
+//! on a request's size: its body, and its headers.
 
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::body::{BoxBody, EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::http::header::HeaderMap;
 use actix_web::middleware::Next;
 use actix_web::{HttpResponse, web};
 
@@ -90,4 +92,45 @@ fn sign_in_again(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
 /// Request bodies are forms of a few fields: anything over 16 KiB is refused (413).
 pub fn body_limit() -> web::PayloadConfig {
     web::PayloadConfig::new(16 * 1024)
+}
+
+/// Request headers over 16 KiB in all are refused (SECURITY.md item 34).
+/// Browsers send 1 to 4 KiB; more is a flood, or cookies piled up by other
+/// apps on a shared parent domain. (actix-web itself closes the connection
+/// on a request head over 128 KiB or with over 96 headers, with a bare 431.)
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// Refuses a request whose headers are over `MAX_HEADER_BYTES` (its 431
+/// page comes from `render_errors`), before any handler sees it.
+pub async fn refuse_oversized_headers(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    if header_bytes(req.headers()) <= MAX_HEADER_BYTES {
+        return next.call(req).await.map(ServiceResponse::map_into_left_body);
+    }
+    let refused = req.error_response(AppError::from(Problem::HeadersTooLarge));
+    Ok(refused.map_into_right_body())
+}
+
+/// The size of the headers as sent: `name: value` and a line break each.
+fn header_bytes(headers: &HeaderMap) -> usize {
+    headers.iter().map(|(name, value)| name.as_str().len() + value.len() + 4).sum()
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_web::http::header::{HeaderName, HeaderValue};
+
+    use super::*;
+
+    #[test]
+    fn header_bytes_count_every_value_of_every_header_as_sent() {
+        let mut headers = HeaderMap::new();
+        let cookie = HeaderName::from_static("cookie");
+        headers.append(cookie.clone(), HeaderValue::from_static("a=1"));
+        headers.append(cookie, HeaderValue::from_static("b=22"));
+        headers.append(HeaderName::from_static("host"), HeaderValue::from_static("x"));
+        assert_eq!(header_bytes(&headers), (6 + 3 + 4) + (6 + 4 + 4) + (4 + 1 + 4));
+    }
 }

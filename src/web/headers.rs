@@ -92,7 +92,9 @@ mod tests {
 
     #[actix_web::test]
     async fn hsts_is_sent_over_https_only() {
-        assert!(headers_for("https://login.example.com").await.contains_key("strict-transport-security"));
+        for https in ["https://login.example.com", "HTTPS://login.example.com"] {
+            assert!(headers_for(https).await.contains_key("strict-transport-security"), "{https}");
+        }
         assert!(!headers_for("http://127.0.0.1:8080").await.contains_key("strict-transport-security"));
     }
 

@@ -39,6 +39,7 @@ use super::{error_pages, headers, pages, routes};
 use crate::config::{Config, Settings};
 use crate::core::Core;
 use crate::core::accounts::Accounts;
+use crate::domain::network::TrustedProxies;
 
 pub use super::signed_in::SignedInUser;
 pub use crate::core::accounts::DEMO_EMAIL;
@@ -88,6 +89,11 @@ impl Portal {
         &self.state.urls
     }
 
+    /// The proxies whose `X-Forwarded-For` the portal believes.
+    pub(crate) fn trusted_proxies(&self) -> &TrustedProxies {
+        &self.state.trusted_proxies
+    }
+
     /// The session middleware. Wrap the whole `App` in it, so that the
     /// portal's cookie reaches your handlers and using them keeps the session
     /// alive. It is the app's session: do not add another `SessionMiddleware`.
@@ -114,6 +120,7 @@ impl Portal {
                 })
                 .default_service(web::to(routes::not_found))
                 .wrap(from_fn(require_sessions))
+                .wrap(from_fn(error_pages::refuse_oversized_headers))
                 .wrap(from_fn(error_pages::render_errors))
                 .wrap(headers::security_headers(&state.headers)),
         );

@@ -17,6 +17,8 @@ pub enum Problem {
     BadRequest,
     /// A body over the limit.
     TooLarge,
+    /// Request headers over the limit, most often piled-up cookies.
+    HeadersTooLarge,
     NotFound,
     /// No sign-in in progress (the session is gone or never was): `303` to
     /// the sign-in page, whose path `http::error_pages` fills in.
@@ -70,6 +72,7 @@ impl Problem {
             Problem::BadCsrf | Problem::NoAccess => StatusCode::FORBIDDEN,
             Problem::BadRequest => StatusCode::BAD_REQUEST,
             Problem::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Problem::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
             Problem::NotFound | Problem::LinkUnknown => StatusCode::NOT_FOUND,
             Problem::SignInExpired => StatusCode::SEE_OTHER,
             Problem::CodeExpired | Problem::CodeUsed | Problem::CodeReplaced | Problem::SignInRefused => {

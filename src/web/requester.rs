@@ -2,6 +2,8 @@
 //! forwarded for) and the user agent, and the `X-Forwarded-*` headers of
 //! trusted proxies.
 
+use std::net::IpAddr;
+
 use actix_web::dev::Payload;
 use actix_web::http::header::USER_AGENT;
 use actix_web::{FromRequest, HttpRequest, web};
@@ -26,12 +28,17 @@ impl FromRequest for Requester {
 }
 
 pub fn requester(req: &HttpRequest, proxies: &TrustedProxies) -> Requester {
-    let ip = req.peer_addr().map(|peer| {
+    let user_agent = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok());
+    Requester::new(client_ip(req, proxies), user_agent)
+}
+
+/// The client's IP: the socket peer, or behind a trusted proxy the client
+/// it forwarded for. Never what an untrusted peer claims in `X-Forwarded-For`.
+pub fn client_ip(req: &HttpRequest, proxies: &TrustedProxies) -> Option<IpAddr> {
+    req.peer_addr().map(|peer| {
         let forwarded_for = req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok());
         proxies.client(peer.ip(), forwarded_for)
-    });
-    let user_agent = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok());
-    Requester::new(ip, user_agent)
+    })
 }
 
 /// True when the socket peer is one of the trusted proxies.

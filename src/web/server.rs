@@ -9,7 +9,9 @@ use actix_web::{App, HttpServer};
 use anyhow::Context;
 
 use super::portal::Portal;
+use super::requester::client_ip;
 use crate::config::{Config, Settings};
+use crate::domain::network::TrustedProxies;
 
 pub struct Application {
     port: u16,
@@ -39,11 +41,7 @@ impl Application {
             move || {
                 App::new()
                     .wrap(portal.session_middleware())
-                    // `%U` is the path without the query string, which may hold a link token.
-                    .wrap(
-                        Logger::new("%{r}a \"%{method}xi %U\" %s %Dms")
-                            .custom_request_replace("method", |req| req.method().to_string()),
-                    )
+                    .wrap(access_log(portal.trusted_proxies().clone()))
                     .configure(|cfg| portal.configure(cfg))
             }
         })
@@ -69,4 +67,17 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// One line per request: the client, the method and path, the status and
+/// the time taken. The client is the one the portal itself believes (the
+/// peer, or the client a trusted proxy forwarded for), not actix's `%{r}a`,
+/// which takes any `X-Forwarded-For` at its word. `%U` is the path without
+/// the query string, which may hold a link token.
+fn access_log(proxies: TrustedProxies) -> Logger {
+    Logger::new("%{client}xi \"%{method}xi %U\" %s %Dms")
+        .custom_request_replace("client", move |req| {
+            client_ip(req.request(), &proxies).map_or_else(|| "-".to_owned(), |ip| ip.to_string())
+        })
+        .custom_request_replace("method", |req| req.method().to_string())
 }

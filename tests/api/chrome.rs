@@ -7,8 +7,7 @@
 //! Without Chromium and ChromeDriver the browser tests are skipped with one
 //! loud warning; under `CI=true` they fail instead.
 
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,6 +16,7 @@ use serde_json::{Value, json};
 use thirtyfour::prelude::*;
 use tokio::sync::{OnceCell, Semaphore, SemaphorePermit};
 
+use crate::screenshots::{record_axe, screenshots_dir};
 use crate::tools::{skip_suite, tool};
 
 const AXE: &str = include_str!("../vendor/axe-core-4.14.1/axe.min.js");
@@ -155,10 +155,16 @@ impl Chrome {
         field.send_keys(text).await.unwrap_or_else(|e| panic!("type into {css}: {e}"));
     }
 
-    /// Presses the submit button of the form posting to `action`, and waits
-    /// for the page that answers.
+    /// Presses the (first) submit button of the form posting to `action`,
+    /// and waits for the page that answers.
     pub async fn press(&self, action: &str) {
-        let css = format!("form[action='{action}'] button[type=submit]");
+        self.press_button(action, "type=submit").await;
+    }
+
+    /// Presses the button of the form posting to `action` that has the
+    /// attribute `which` (`name=deny`), and waits for the page that answers.
+    pub async fn press_button(&self, action: &str, which: &str) {
+        let css = format!("form[action='{action}'] button[{which}]");
         let button = self.driver.find(By::Css(&css)).await.unwrap_or_else(|e| panic!("find {css}: {e}"));
         let page = self.page().await;
         button.click().await.unwrap_or_else(|e| panic!("press {css}: {e}"));
@@ -259,13 +265,13 @@ impl Chrome {
             .expect("emulate media features");
     }
 
-    /// Narrows the phone's viewport (e.g. to 320 CSS pixels).
-    pub async fn set_phone_width(&self, width: u32) {
+    /// Gives the phone another screen size in CSS pixels (e.g. 320 × 640).
+    pub async fn set_phone_size(&self, width: u32, height: u32) {
         self.driver
             .cdp()
             .send_raw(
                 "Emulation.setDeviceMetricsOverride",
-                json!({ "width": width, "height": 640, "deviceScaleFactor": 2, "mobile": true }),
+                json!({ "width": width, "height": height, "deviceScaleFactor": 2, "mobile": true }),
             )
             .await
             .expect("set the device metrics");
@@ -352,32 +358,6 @@ async fn start_chromedriver() -> (Child, u16) {
         assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not start on port {port}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-pub fn screenshots_dir() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target").join("screenshots");
-    std::fs::create_dir_all(&dir).expect("create target/screenshots");
-    dir
-}
-
-/// One line per checked page in `target/screenshots/axe.txt`.
-fn record_axe(name: &str, viewport: Viewport, violations: &[(String, String, usize)]) {
-    let summary = if violations.is_empty() {
-        "no violations".to_owned()
-    } else {
-        violations
-            .iter()
-            .map(|(id, impact, n)| format!("{id} ({impact}, {n} nodes)"))
-            .collect::<Vec<_>>()
-            .join("; ")
-    };
-    let line = format!("{name}\t{}\t{summary}\n", viewport.name());
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(screenshots_dir().join("axe.txt"))
-        .expect("open axe.txt");
-    let _ = file.write_all(line.as_bytes());
 }
 
 /// Runs an async test body at both viewports: `$name::phone` and `$name::desktop`.

@@ -35,7 +35,7 @@ on_both_viewports! {
 }
 
 /// The example app on the test's database and SMTP sink.
-async fn spawn_host_app(backend: Backend) -> TestApp {
+pub(crate) async fn spawn_host_app(backend: Backend) -> TestApp {
     let serve: Serve = Arc::new(|settings, listener| {
         Box::pin(async move {
             let portal = Portal::start(settings, "/auth").await.expect("start the portal");

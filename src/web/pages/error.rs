@@ -60,6 +60,12 @@ fn wording(problem: Problem) -> (&'static str, String) {
         ),
         Problem::BadRequest => ("Something was wrong with that request", "The form could not be read. Please try again.".into()),
         Problem::TooLarge => ("That request was too large", "The form sent more data than a sign-in needs. Please try again.".into()),
+        Problem::HeadersTooLarge => (
+            "Your browser sent too much",
+            "The request carried more data than a sign-in needs, most often too many cookies. \
+             Clear the cookies of this site in your browser's settings, then try again."
+                .into(),
+        ),
         Problem::NotFound | Problem::LinkUnknown => (
             "Page not found",
             "There is nothing at this address. If you followed a sign-in link, it may be mistyped: sign in again to get a new one.".into(),
