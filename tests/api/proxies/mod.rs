@@ -11,28 +11,38 @@ use reqwest::StatusCode;
 
 use crate::backend::Backend;
 use crate::browser::{Browser, assert_redirects_to};
+use gatehouse::config::Settings;
+
 use crate::helpers::{TestApp, spawn_app_with};
 use crate::tools::{skip_suite, tool, tool_on_path};
 use running::{Ports, Running, Upstream, start_upstream};
 
-/// Runs each test body through nginx, Caddy and Traefik, on both backends.
-macro_rules! through_each_proxy {
-    ($($name:ident),* $(,)?) => {
-        through_each_proxy!(@ nginx Nginx $($name),*);
-        through_each_proxy!(@ caddy Caddy $($name),*);
-        through_each_proxy!(@ traefik Traefik $($name),*);
-    };
-    (@ $module:ident $proxy:ident $($name:ident),* $(,)?) => {
-        mod $module {
+/// Runs test bodies through the proxies named, on both backends:
+/// `nginx Nginx: [a_test, …], …` makes `nginx::sqlite::a_test` and so on.
+macro_rules! through_proxies {
+    ($($module:ident $proxy:ident: [$($name:ident),* $(,)?]),* $(,)?) => {
+        $(mod $module {
             use crate::backend::Backend;
             $(async fn $name(backend: Backend) {
                 super::$name(backend, super::Proxy::$proxy).await;
             })*
             crate::backend::on_both_backends! { $($name),* }
+        })*
+    };
+}
+
+/// Runs each test body through every proxy, on both backends.
+macro_rules! through_each_proxy {
+    ($($name:ident),* $(,)?) => {
+        through_proxies! {
+            nginx Nginx: [$($name),*],
+            caddy Caddy: [$($name),*],
+            traefik Traefik: [$($name),*],
         }
     };
 }
 
+mod access;
 mod flow;
 mod running;
 
@@ -86,6 +96,15 @@ const PAGE: [(&str, &str); 1] = [("Accept", "text/html,application/xhtml+xml")];
 
 /// Gatehouse, the app and `proxy` in front of both; `None` when the proxy is missing.
 async fn deployment(backend: Backend, proxy: Proxy) -> Option<(TestApp, Upstream, Running, Browser)> {
+    deployment_with(backend, proxy, |_| {}).await
+}
+
+/// Like `deployment`, with Gatehouse's settings changed by `configure`.
+async fn deployment_with(
+    backend: Backend,
+    proxy: Proxy,
+    configure: impl Fn(&mut Settings) + Send + Sync + 'static,
+) -> Option<(TestApp, Upstream, Running, Browser)> {
     if proxy.skipped() {
         return None;
     }
@@ -94,6 +113,7 @@ async fn deployment(backend: Backend, proxy: Proxy) -> Option<(TestApp, Upstream
     let app = spawn_app_with(backend, move |s| {
         s.public_url = public.clone();
         s.trusted_proxies = vec!["127.0.0.1/32".into()];
+        configure(s);
     })
     .await;
     let upstream = start_upstream().await;
@@ -107,7 +127,12 @@ async fn deployment(backend: Backend, proxy: Proxy) -> Option<(TestApp, Upstream
 /// and returns where the sign-in sends the browser.
 async fn sign_in_through_proxy(app: &TestApp, browser: &Browser, sign_in_url: &str) -> String {
     let path = sign_in_url.strip_prefix(&browser.base).expect("the sign-in URL is on the public origin");
-    let reply = browser.enter_password_from(path, &app.user.email, &app.user.password).await;
+    sign_in_as(app, browser, path, &app.user.email, &app.user.password).await
+}
+
+/// Signs `email` in from the sign-in page at `path`; returns where the sign-in lands.
+async fn sign_in_as(app: &TestApp, browser: &Browser, path: &str, email: &str, password: &str) -> String {
+    let reply = browser.enter_password_from(path, email, password).await;
     assert_redirects_to(&reply, "/login/code");
     let reply = browser.enter_code(&app.next_mail().await.code()).await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);

@@ -147,11 +147,20 @@ fn replaced(text: &str, from: &str, to: &str) -> String {
     text.replace(from, to)
 }
 
+/// The test proxies serve the docs' host and 127.0.0.1 (`public_url`:
+/// plain http needs a loopback host). On a port other than 80, nginx's
+/// `$host` needs `:$server_port` for the original URL, as docs/nginx.md says.
 fn nginx(command: &mut Command, dir: &Path, ports: Ports) {
-    let site =
-        documented("nginx.conf", ports).replace("listen 80;", &format!("listen 127.0.0.1:{};", ports.proxy));
+    let listen = format!("listen 127.0.0.1:{}", ports.proxy);
+    let site = documented("nginx.conf", ports);
+    let site = replaced(&site, "listen 80 default_server;", &format!("{listen} default_server;"));
+    let site = replaced(&site, "listen 80;", &format!("{listen};"));
+    let site = replaced(&site, "server_name app.example.com;", "server_name app.example.com 127.0.0.1;");
+    let site = replaced(&site, "X-Forwarded-Host $host;", "X-Forwarded-Host $host:$server_port;");
     std::fs::write(dir.join("site.conf"), site).unwrap();
-    std::fs::copy(docs().join("gatehouse_proxy_headers"), dir.join("gatehouse_proxy_headers")).unwrap();
+    let headers = std::fs::read_to_string(docs().join("gatehouse_proxy_headers")).unwrap();
+    let headers = replaced(&headers, "X-Forwarded-Host $host;", "X-Forwarded-Host $host:$server_port;");
+    std::fs::write(dir.join("gatehouse_proxy_headers"), headers).unwrap();
     let d = dir.display();
     let main = format!(
         "worker_processes 1;\ndaemon off;\npid {d}/nginx.pid;\nerror_log {d}/error.log warn;\n\
@@ -168,7 +177,8 @@ fn nginx(command: &mut Command, dir: &Path, ports: Ports) {
 fn traefik(command: &mut Command, dir: &Path, ports: Ports) {
     let d = dir.display();
     let dynamic = documented("traefik.yml", ports);
-    let dynamic = replaced(&dynamic, "Host(`app.example.com`)", "Host(`127.0.0.1`)");
+    let hosts = "(Host(`app.example.com`) || Host(`127.0.0.1`))";
+    let dynamic = replaced(&dynamic, "Host(`app.example.com`)", hosts);
     std::fs::write(dir.join("gatehouse.yml"), dynamic).unwrap();
     let file = std::fs::read_to_string(docs().join("traefik-static.yml")).unwrap();
     let (plain, _tls) = file.split_once("      tls:\n").expect("docs/traefik-static.yml has a tls: part");
@@ -182,8 +192,9 @@ fn traefik(command: &mut Command, dir: &Path, ports: Ports) {
 /// Plain http on a loopback port, no admin endpoint, no certificates.
 fn caddy(command: &mut Command, dir: &Path, ports: Ports) {
     let d = dir.display();
-    let site = documented("Caddyfile", ports)
-        .replace("app.example.com {", &format!("http://127.0.0.1:{} {{", ports.proxy));
+    let port = ports.proxy;
+    let addresses = format!("http://app.example.com:{port}, http://127.0.0.1:{port} {{");
+    let site = replaced(&documented("Caddyfile", ports), "app.example.com {", &addresses);
     let caddyfile = format!("{{\n\tadmin off\n\tauto_https off\n\tstorage file_system {d}/data\n}}\n{site}");
     std::fs::write(dir.join("Caddyfile"), caddyfile).unwrap();
     command
