@@ -46,6 +46,7 @@ macro_rules! through_each_proxy {
 
 mod access;
 mod flow;
+mod forged;
 mod running;
 
 #[derive(Clone, Copy, Debug)]
