@@ -17,6 +17,7 @@ on_both_backends! {
     redirect_mode_from_an_untrusted_peer_still_answers_401,
     a_401_to_a_trusted_proxy_names_the_sign_in_url_for_nginx,
     a_host_with_an_access_rule_admits_only_the_accounts_it_lists,
+    a_star_rule_decides_for_every_host_no_other_rule_matches,
 }
 
 /// What Traefik's ForwardAuth sends for a browser visiting https://app.example.com/wiki?page=1.
@@ -54,7 +55,12 @@ async fn verify_answers_200_with_the_user_to_a_signed_in_session(backend: Backen
     assert_status(&reply, StatusCode::OK);
     assert_eq!(reply.header("remote-user"), Some(app.user.email.as_str()));
     assert_eq!(reply.header("remote-email"), Some(app.user.email.as_str()));
-    assert_eq!(reply.header("remote-name"), None, "an account without a name has no Remote-Name");
+    // Sent even without a display name, so no proxy's copy rules decide what the app gets.
+    assert_eq!(
+        reply.header("remote-name"),
+        Some(app.user.email.as_str()),
+        "the address stands in for a name"
+    );
 }
 
 async fn a_named_account_is_sent_with_its_name_in_utf8(backend: Backend) {
@@ -123,31 +129,57 @@ async fn a_401_to_a_trusted_proxy_names_the_sign_in_url_for_nginx(backend: Backe
     assert_eq!(reply.header("location"), Some(expected.as_str()));
 }
 
+/// What a trusted proxy forwards for a visit to `https://<host>/`.
+fn visiting(host: &str) -> [(&'static str, &str); 3] {
+    [("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", host), ("X-Forwarded-Uri", "/")]
+}
+
 async fn a_host_with_an_access_rule_admits_only_the_accounts_it_lists(backend: Backend) {
     use gatehouse::domain::access::AccessRule;
     let app = spawn_app_with(backend, |s| {
         s.trusted_proxies = vec!["127.0.0.1/32".into()];
         s.access_rules = vec![
             AccessRule { host: "wiki.example.com".into(), allow: vec!["bob@example.org".into()] },
-            AccessRule { host: "docs.example.com".into(), allow: vec!["example.com".into()] },
+            AccessRule { host: "Docs.Example.com.".into(), allow: vec!["example.com".into()] },
         ];
     })
     .await;
     app.sign_in(&app.browser).await;
-    let visiting = |host: &'static str| {
-        [("X-Forwarded-Proto", "https"), ("X-Forwarded-Host", host), ("X-Forwarded-Uri", "/")]
-    };
 
-    let refused = app.browser.get_with_headers("/auth/verify", &visiting("wiki.example.com")).await;
-    assert_status(&refused, StatusCode::FORBIDDEN);
-    assert_page_says(&refused, "You do not have access to this site");
-    assert_eq!(refused.header("remote-user"), None);
-
-    for open in ["docs.example.com", "blog.example.com"] {
-        let reply = app.browser.get_with_headers("/auth/verify", &visiting(open)).await;
-        assert_status(&reply, StatusCode::OK);
-        assert_eq!(reply.header("remote-user"), Some("alice@example.com"), "{open}");
+    for wiki in ["wiki.example.com", "WIKI.example.com.", "wiki.example.com:443"] {
+        let refused = app.browser.get_with_headers("/auth/verify", &visiting(wiki)).await;
+        assert_status(&refused, StatusCode::FORBIDDEN);
+        assert_page_says(&refused, "You do not have access to this site");
+        assert_eq!(refused.header("remote-user"), None);
     }
-    // Without a host from a trusted proxy the rules cannot be checked: closed.
+    for docs in ["docs.example.com", "docs.example.com.", "DOCS.example.com:443"] {
+        let reply = app.browser.get_with_headers("/auth/verify", &visiting(docs)).await;
+        assert_status(&reply, StatusCode::OK);
+        assert_eq!(reply.header("remote-user"), Some("alice@example.com"), "{docs}");
+    }
+    // A host no rule names is closed once rules exist, and so is an unknown
+    // host (none from a trusted proxy): then the rules cannot be checked.
+    let unmatched = app.browser.get_with_headers("/auth/verify", &visiting("blog.example.com")).await;
+    assert_status(&unmatched, StatusCode::FORBIDDEN);
+    assert_page_says(&unmatched, "You do not have access to this site");
     assert_status(&app.browser.get("/auth/verify").await, StatusCode::FORBIDDEN);
+}
+
+async fn a_star_rule_decides_for_every_host_no_other_rule_matches(backend: Backend) {
+    use gatehouse::domain::access::AccessRule;
+    let app = spawn_app_with(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".into()];
+        s.access_rules = vec![
+            AccessRule { host: "*".into(), allow: vec!["alice@example.com".into()] },
+            AccessRule { host: "wiki.example.com".into(), allow: vec!["bob@example.org".into()] },
+        ];
+    })
+    .await;
+    app.sign_in(&app.browser).await;
+
+    let other = app.browser.get_with_headers("/auth/verify", &visiting("blog.example.com")).await;
+    assert_status(&other, StatusCode::OK);
+    assert_eq!(other.header("remote-user"), Some("alice@example.com"));
+    let wiki = app.browser.get_with_headers("/auth/verify", &visiting("wiki.example.com.")).await;
+    assert_status(&wiki, StatusCode::FORBIDDEN);
 }

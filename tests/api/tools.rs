@@ -1,4 +1,4 @@
-//! Programs some suites drive (Chromium, nginx, Traefik). When one is missing, its
+//! Programs some suites drive (Chromium, nginx, Caddy, Traefik). When one is missing, its
 //! suite is skipped with one loud warning — except under `CI=true`, where it
 //! fails, so CI can never go green without it.
 
@@ -9,6 +9,14 @@ use std::sync::OnceLock;
 /// The program at `$env`, or at `default`.
 pub fn tool(env: &str, default: &str) -> PathBuf {
     std::env::var_os(env).map_or_else(|| default.into(), PathBuf::from)
+}
+
+/// The program at `$env`, which has no default: a program that must not be
+/// confused with another of the same name on `PATH` (upstream Caddy beside
+/// Debian's). Unset, it is the path `$env`, which does not exist, so the
+/// suite reports it missing.
+pub fn tool_from_env(env: &str) -> PathBuf {
+    std::env::var_os(env).map_or_else(|| format!("${env}").into(), PathBuf::from)
 }
 
 /// The program at `$env`, or the first `program` on `PATH` (pip puts Traefik

@@ -55,22 +55,33 @@ pub async fn verify(
         .body("unauthorized")
 }
 
-/// 200 with the identity headers. `Remote-Name` is sent only for an account
-/// with a name that can be a header (UTF-8, as Authelia sends it); a name
-/// that cannot, which only a hand-edited database could hold, is left out.
+/// 200 with the identity headers, all three every time: `Remote-Name` is
+/// the account's display name (UTF-8, as Authelia sends it), or its address
+/// when it has none. A header left out would be up to each proxy's copy
+/// rules: Caddy 2.6 then hands the app its own placeholder text.
 fn identity(user: &User) -> HttpResponse {
+    let email = user.email.as_str();
     let mut ok = HttpResponse::Ok();
-    ok.insert_header(("Remote-User", user.email.as_str()))
-        .insert_header(("Remote-Email", user.email.as_str()));
-    let name = user.name.as_deref().map(|n| (DisplayName::parse(n), HeaderValue::from_bytes(n.as_bytes())));
-    match name {
-        Some((Ok(_), Ok(value))) => {
-            ok.insert_header(("Remote-Name", value));
-        }
-        Some(_) => tracing::warn!(user_id = user.id, "forward-auth: the account's name cannot be sent"),
-        None => {}
-    }
+    ok.insert_header(("Remote-User", email)).insert_header(("Remote-Email", email));
+    match display_name(user) {
+        Some(name) => ok.insert_header(("Remote-Name", name)),
+        None => ok.insert_header(("Remote-Name", email)),
+    };
     ok.finish()
+}
+
+/// The account's name as a header value; `None` without one, or for a name
+/// that cannot be a header, which only a hand-edited database could hold.
+fn display_name(user: &User) -> Option<HeaderValue> {
+    let name = user.name.as_deref()?;
+    let value = DisplayName::parse(name).ok().and_then(|_| HeaderValue::from_bytes(name.as_bytes()).ok());
+    if value.is_none() {
+        tracing::warn!(
+            user_id = user.id,
+            "forward-auth: the account's name cannot be sent; sending its address"
+        );
+    }
+    value
 }
 
 /// `PUBLIC_URL/login?return_to=<original URL>`, the original URL rebuilt
