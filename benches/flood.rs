@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{EMAIL, PASSWORD, client, csrf_of, report, start_portal};
+use common::{PASSWORD, account, client, csrf_of, report, start_portal};
 
 mod common;
 
@@ -19,16 +19,17 @@ const PROBES: usize = 400;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let base = start_portal(dir.path(), |s| {
+    let sign_ins = PROBES.div_ceil(9);
+    // Each sign-in of its own account: 9 wrong codes each stay within the
+    // account's daily budget of 50.
+    let base = start_portal(dir.path(), 2 * sign_ins, |s| {
         s.trusted_proxies = vec!["127.0.0.1/32".into()];
         s.otp_max_attempts = 10;
-        s.code_failure_budget = 1_000_000;
     })
     .await?;
 
-    let sign_ins = PROBES.div_ceil(9);
     let (quiet_pending, loud_pending) =
-        (pending_sign_ins(&base, sign_ins).await?, pending_sign_ins(&base, sign_ins).await?);
+        (pending_sign_ins(&base, 0..sign_ins).await?, pending_sign_ins(&base, sign_ins..2 * sign_ins).await?);
     let quiet_login = probe_login(&base).await?;
     let quiet_code = probe_code(&base, &quiet_pending).await?;
     let flooding = Arc::new(AtomicBool::new(true));
@@ -56,7 +57,16 @@ async fn main() -> anyhow::Result<()> {
     report("GET /login, under the flood", &loud_login);
     report("POST /login/code, alone", &quiet_code);
     report("POST /login/code, under the flood", &loud_code);
+    let p99 = percentile(&loud_login, 0.99);
+    let verdict = if p99 <= Duration::from_millis(10) { "ok" } else { "ABOVE" };
+    println!("p99 of GET /login under the flood: {p99:.2?} (goal ≤ 10 ms) {verdict}");
     Ok(())
+}
+
+fn percentile(times: &[Duration], q: f64) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
 }
 
 async fn flood_password_step(
@@ -105,12 +115,16 @@ async fn probe_login(base: &str) -> anyhow::Result<Vec<Duration>> {
 
 /// Sign-ins waiting at the code step, started before any flood (during
 /// one, the password step itself is mostly refused with 503, as intended).
-async fn pending_sign_ins(base: &str, count: usize) -> anyhow::Result<Vec<(reqwest::Client, String)>> {
-    let mut pending = Vec::with_capacity(count);
-    for _ in 0..count {
+async fn pending_sign_ins(
+    base: &str,
+    accounts: std::ops::Range<usize>,
+) -> anyhow::Result<Vec<(reqwest::Client, String)>> {
+    let mut pending = Vec::with_capacity(accounts.len());
+    for n in accounts {
         let client = client()?;
         let csrf = csrf_of(&client.get(format!("{base}/login")).send().await?.text().await?);
-        let form = [("email", EMAIL), ("password", PASSWORD), ("csrf", &csrf)];
+        let email = account(n);
+        let form = [("email", email.as_str()), ("password", PASSWORD), ("csrf", &csrf)];
         let status = client.post(format!("{base}/login")).form(&form).send().await?.status();
         anyhow::ensure!(status == 303, "the password step answered {status}");
         let csrf = csrf_of(&client.get(format!("{base}/login/code")).send().await?.text().await?);

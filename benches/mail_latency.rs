@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use common::{EMAIL, PASSWORD, client, csrf_of, report, start_portal};
+use common::{PASSWORD, account, client, csrf_of, report, start_portal};
 
 mod common;
 #[path = "../tests/api/smtp_sink.rs"]
@@ -19,17 +19,18 @@ async fn main() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let mut sink = smtp_sink::SmtpSink::start().await;
     let sink_port = sink.port;
-    let base = start_portal(dir.path(), |s| {
+    let base = start_portal(dir.path(), SIGN_INS, |s| {
         s.smtp_url = Some(format!("smtp://127.0.0.1:{sink_port}"));
         s.notify_new_sign_in = false;
     })
     .await?;
 
     let (mut to_accepted, mut redirect_to_accepted, mut password_step) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..SIGN_INS {
+    for n in 0..SIGN_INS {
         let client = client()?;
         let csrf = csrf_of(&client.get(format!("{base}/login")).send().await?.text().await?);
-        let form = [("email", EMAIL), ("password", PASSWORD), ("csrf", &csrf)];
+        let email = account(n);
+        let form = [("email", email.as_str()), ("password", PASSWORD), ("csrf", &csrf)];
         let started = Instant::now();
         let status = client.post(format!("{base}/login")).form(&form).send().await?.status();
         let answered = Instant::now();

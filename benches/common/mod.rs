@@ -1,6 +1,6 @@
-//! What the benchmarks share: the portal on SQLite with one account and no
-//! rate limit in the way, a cookie-keeping client, the CSRF field of a page,
-//! and a latency report.
+//! What the benchmarks share: the portal on SQLite with accounts of their
+//! own and no rate limit in the way, a cookie-keeping client, the CSRF field
+//! of a page, and a latency report.
 
 use std::net::TcpListener;
 use std::time::Duration;
@@ -12,14 +12,20 @@ use gatehouse::domain::email::EmailAddress;
 use gatehouse::domain::password::Password;
 use gatehouse::web::server::Application;
 
-pub const EMAIL: &str = "bench@example.com";
 pub const PASSWORD: &str = "a benchmark passphrase";
 
-/// Starts the portal on SQLite in `dir` with the account `EMAIL` /
-/// `PASSWORD`, every sending and sign-in limit lifted and `configure`'s
-/// changes; returns its base URL.
+/// Account `n` of the benchmark, with `PASSWORD`. Each signs in once: the
+/// limits per account (3 codes per 15 minutes, 50 wrong codes a day) stay.
+pub fn account(n: usize) -> String {
+    format!("bench{n}@example.com")
+}
+
+/// Starts the portal on SQLite in `dir` with `accounts` accounts, the
+/// limits per IP and per deployment lifted and `configure`'s changes;
+/// returns its base URL.
 pub async fn start_portal(
     dir: &std::path::Path,
+    accounts: usize,
     configure: impl FnOnce(&mut Settings),
 ) -> anyhow::Result<String> {
     let listener = TcpListener::bind("127.0.0.1:0")?;
@@ -29,11 +35,9 @@ pub async fn start_portal(
         public_url: base.clone(),
         secret_key: Some("benchmark secret key, at least thirty-two characters".into()),
         mail_dir: dir.join("mail"),
-        sign_ins_per_ip_per_hour: 1_000_000,
-        code_sends_per_15_min: 1_000_000,
-        code_sends_per_day: 1_000_000,
-        code_sends_per_ip_per_hour: 1_000_000,
-        code_sends_per_hour: 1_000_000,
+        sign_ins_per_ip_per_hour: 10_000_000,
+        code_sends_per_ip_per_hour: 100_000,
+        code_sends_per_hour: 10_000_000,
         ..Settings::default()
     };
     configure(&mut settings);
@@ -41,7 +45,9 @@ pub async fn start_portal(
     db.migrate().await?;
     let hasher = PasswordHasher::new(&settings.check()?.hashing)?;
     let hash = hasher.hash(&Password::new_secret(PASSWORD.into())?).await?;
-    users::insert(&db, &EmailAddress::parse(EMAIL)?, None, &hash, 0).await?;
+    for n in 0..accounts {
+        users::insert(&db, &EmailAddress::parse(&account(n))?, None, &hash, 0).await?;
+    }
     let app = Application::build_with_listener(settings, listener).await?;
     tokio::spawn(app.run_until_stopped());
     Ok(base)
