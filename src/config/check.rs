@@ -66,7 +66,7 @@ pub struct HashingRules {
     pub memory_kib: u32,
     pub iterations: u32,
     pub parallelism: u32,
-    /// 0: as many as the machine has cores, less one (at least one).
+    /// Hashing threads; 0: one per core.
     pub max_concurrent: u32,
     pub max_queue: u32,
 }

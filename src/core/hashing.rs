@@ -1,21 +1,28 @@
-//! argon2id on a bounded blocking pool: hashing new passwords and checking
-//! typed ones. The unknown-account path verifies against a dummy hash so
-//! that it costs the same time as a wrong password (SECURITY.md items 11, 13).
+//! argon2id for new passwords and typed ones, on a fixed pool of hashing
+//! threads: one per core by default, each at a lower scheduling priority
+//! (so request handling runs first) and each with its own argon2
+//! memory, allocated once (so memory stays at 19 MiB a thread however many
+//! passwords are checked). A request first takes a place in the pool or
+//! its short queue; when both are full it is refused at once (SECURITY.md
+//! item 13). The unknown-account path verifies against a dummy hash so that
+//! it costs the same time as a wrong password (item 11).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, RwLock};
-use std::time::Duration;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use argon2::password_hash::phc::PasswordHash;
-use argon2::{Algorithm, Argon2, Params, PasswordHasher as _, PasswordVerifier as _, Version};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, Version};
+use rand::TryRng as _;
+use subtle::ConstantTimeEq as _;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, oneshot};
 
 use crate::config::HashingRules;
 use crate::domain::password::Password;
 
-/// The longest a password check waits in the queue before it is refused.
+/// The longest a password waits in the queue: past it, it is refused.
 const QUEUE_WAIT: Duration = Duration::from_secs(2);
 /// What the dummy hash is of; no password typed is checked against it but
 /// an unknown account's, and the answer is then no whatever it says.
@@ -30,44 +37,119 @@ pub enum Verified {
     YesRehashed(String),
 }
 
-/// Every hashing slot is taken and the queue is full: answer 503 quickly
+/// Every hashing thread is busy and the queue is full: answer 503 quickly
 /// rather than let a flood of password attempts slow every page.
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing is at capacity")]
 pub struct HasherBusy;
 
-/// argon2id with the configured parameters, run off the async workers with a
-/// bound on concurrent hashes and a short queue in front of it.
+/// The hashing pool. Clones share it; its threads end with the last clone.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    params: Params,
-    permits: Arc<Semaphore>,
-    waiting: Arc<AtomicUsize>,
-    max_waiting: usize,
+    pool: Arc<Pool>,
+}
+
+struct Pool {
+    jobs: Mutex<Option<SyncSender<Job>>>,
+    /// Places: running and queued together.
+    places: Arc<Semaphore>,
     /// What an unknown account's password is checked against: a hash with
     /// the parameters most stored hashes have (`match_stored`), so that an
     /// unknown address costs what a known one does even after the
     /// configured cost was raised and old hashes are not yet rehashed.
-    dummy_hash: Arc<RwLock<Arc<String>>>,
+    dummy_hash: RwLock<Arc<String>>,
+}
+
+/// A place in the pool or its queue, taken before any other work.
+pub struct HashPermit {
+    place: OwnedSemaphorePermit,
+}
+
+enum Work {
+    Hash(Password),
+    Verify {
+        password: Password,
+        stored: Arc<String>,
+    },
+    /// A new dummy hash, with these parameters.
+    Dummy(Params),
+}
+
+struct Job {
+    work: Work,
+    queued: Instant,
+    reply: oneshot::Sender<anyhow::Result<Verified>>,
+    _place: OwnedSemaphorePermit,
 }
 
 impl PasswordHasher {
     pub fn new(rules: &HashingRules) -> anyhow::Result<Self> {
         let params = Params::new(rules.memory_kib, rules.iterations, rules.parallelism, None)
             .map_err(|e| anyhow::anyhow!("invalid configuration: argon2 parameters: {e}"))?;
-        let workers = match rules.max_concurrent {
-            // Leave a core for everything else, so a password flood cannot starve the other pages.
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get().saturating_sub(1).max(1)),
+        let threads = match rules.max_concurrent {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n as usize,
         };
-        let dummy_hash = hash_with(&params, DUMMY_PASSWORD)?;
+        let queue = rules.max_queue as usize;
+        let (jobs, receiver) = sync_channel::<Job>(threads + queue);
+        let receiver = Arc::new(Mutex::new(receiver));
+        // Its memory is returned to the system at once: a hashing thread
+        // takes its own only when its first password comes.
+        let dummy_hash = hash_with(&params, &mut Memory::for_params(&params), DUMMY_PASSWORD)?;
+        for n in 0..threads {
+            let (receiver, params) = (receiver.clone(), params.clone());
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || hashing_thread(&receiver, &params))
+                .context("starting a password hashing thread")?;
+        }
         Ok(Self {
-            params,
-            permits: Arc::new(Semaphore::new(workers)),
-            waiting: Arc::new(AtomicUsize::new(0)),
-            max_waiting: rules.max_queue as usize,
-            dummy_hash: Arc::new(RwLock::new(Arc::new(dummy_hash))),
+            pool: Arc::new(Pool {
+                jobs: Mutex::new(Some(jobs)),
+                places: Arc::new(Semaphore::new(threads + queue)),
+                dummy_hash: RwLock::new(Arc::new(dummy_hash)),
+            }),
         })
+    }
+
+    /// A place in the pool or its queue, or `HasherBusy` at once.
+    pub async fn admit(&self) -> Result<HashPermit, HasherBusy> {
+        let place = self.pool.places.clone().try_acquire_owned().map_err(|_| HasherBusy)?;
+        Ok(HashPermit { place })
+    }
+
+    /// A new argon2id hash of `password`, with the configured parameters.
+    pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
+        let permit = self.admit().await?;
+        match self.run(permit, Work::Hash(password.clone())).await? {
+            Verified::YesRehashed(hash) => Ok(hash),
+            _ => anyhow::bail!("the hashing thread answered no hash"),
+        }
+    }
+
+    /// Checks `password` against `stored`, or against the dummy hash when
+    /// there is no account, so both paths cost the same; on the place that
+    /// `admit` gave, so a request learns it will be refused before it does
+    /// any other work.
+    pub async fn verify(
+        &self,
+        permit: HashPermit,
+        password: &Password,
+        stored: Option<&str>,
+    ) -> anyhow::Result<Verified> {
+        let has_account = stored.is_some();
+        let stored = stored.map_or_else(|| self.dummy(), |s| Arc::new(s.to_owned()));
+        let verified = self.run(permit, Work::Verify { password: password.clone(), stored }).await?;
+        Ok(if has_account { verified } else { Verified::No })
+    }
+
+    async fn run(&self, permit: HashPermit, work: Work) -> anyhow::Result<Verified> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job { work, queued: Instant::now(), reply, _place: permit.place };
+        let jobs = self.pool.jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone();
+        // The channel holds as many jobs as there are places, so it is never full here.
+        jobs.context("the hashing pool has stopped")?.try_send(job).map_err(|_| HasherBusy)?;
+        answer.await.map_err(|_| HasherBusy)?
     }
 
     /// Makes the dummy hash cost what a typical stored hash costs: it takes
@@ -81,96 +163,140 @@ impl PasswordHasher {
         if current == Some((typical.m_cost(), typical.t_cost(), typical.p_cost())) {
             return Ok(());
         }
-        let dummy = tokio::task::spawn_blocking(move || hash_with(&typical, DUMMY_PASSWORD))
-            .await
-            .context("computing the dummy hash panicked")??;
-        *self.dummy_hash.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(dummy);
+        // On the pool, when it has room: a busy pool tries again next time.
+        let Ok(permit) = self.admit().await else { return Ok(()) };
+        let Verified::YesRehashed(dummy) = self.run(permit, Work::Dummy(typical)).await? else {
+            anyhow::bail!("the hashing thread answered no dummy hash");
+        };
+        *self.pool.dummy_hash.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(dummy);
         Ok(())
     }
 
     fn dummy(&self) -> Arc<String> {
-        self.dummy_hash.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.pool.dummy_hash.read().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
+}
 
-    pub async fn hash(&self, password: &Password) -> anyhow::Result<String> {
-        let params = self.params.clone();
-        let password = password.clone();
-        let permit = self.admit().await?;
-        run(permit, move || hash_with(&params, password.expose())).await
+impl Drop for Pool {
+    fn drop(&mut self) {
+        // Dropping the sender ends every hashing thread once its queue is empty.
+        self.jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
     }
+}
 
-    /// Checks `password` against `stored`, or against the dummy hash when
-    /// there is no account, so both paths cost the same. Takes the slot
-    /// `admit` gave, so a request learns it will be refused before it does
-    /// any other work.
-    pub async fn verify(
-        &self,
-        permit: HashPermit,
-        password: &Password,
-        stored: Option<&str>,
-    ) -> anyhow::Result<Verified> {
-        let has_account = stored.is_some();
-        let stored = stored.map_or_else(|| self.dummy().as_str().to_owned(), str::to_owned);
-        let params = self.params.clone();
-        let password = password.clone();
-        let verified = run(permit, move || {
-            let parsed = PasswordHash::new(&stored).context("parsing a stored password hash")?;
-            let argon = argon2_for(&params);
-            if argon.verify_password(password.expose(), &parsed).is_err() {
-                return Ok(Verified::No);
+/// One hashing thread: lowest priority, its own argon2 memory (from its
+/// first password on), jobs until the pool is dropped.
+fn hashing_thread(jobs: &Mutex<Receiver<Job>>, params: &Params) {
+    lower_priority();
+    let mut memory = None;
+    loop {
+        let job = {
+            let jobs = jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            jobs.recv()
+        };
+        let Ok(job) = job else { return };
+        // Its requester gave up, or it waited too long: the answer would come too late.
+        if job.reply.is_closed() || job.queued.elapsed() > QUEUE_WAIT {
+            let _ = job.reply.send(Err(HasherBusy.into()));
+            continue;
+        }
+        let memory = memory.get_or_insert_with(|| Memory::for_params(params));
+        let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &job.work {
+            Work::Hash(password) => hash_with(params, memory, password.expose()).map(Verified::YesRehashed),
+            Work::Verify { password, stored } => verify_with(params, memory, password.expose(), stored),
+            Work::Dummy(dummy) => {
+                let mut larger = memory.fit(dummy);
+                let hashed = match larger.as_mut() {
+                    Some(larger) => hash_with(dummy, larger, DUMMY_PASSWORD),
+                    None => hash_with(dummy, memory, DUMMY_PASSWORD),
+                };
+                hashed.map(Verified::YesRehashed)
             }
-            if needs_rehash(&parsed, &params) {
-                return Ok(Verified::YesRehashed(hash_with(&params, password.expose())?));
-            }
-            Ok(Verified::Yes)
-        })
-        .await?;
-        Ok(if has_account { verified } else { Verified::No })
-    }
-
-    /// A slot on the hashing pool: at once, after a short wait in the queue,
-    /// or `HasherBusy`.
-    pub async fn admit(&self) -> Result<HashPermit, HasherBusy> {
-        if let Ok(permit) = self.permits.clone().try_acquire_owned() {
-            return Ok(HashPermit { _slot: permit });
-        }
-        // Queue only a few; past that, refuse at once.
-        if self.waiting.fetch_add(1, Ordering::SeqCst) >= self.max_waiting {
-            self.waiting.fetch_sub(1, Ordering::SeqCst);
-            return Err(HasherBusy);
-        }
-        let permit = tokio::time::timeout(QUEUE_WAIT, self.permits.clone().acquire_owned()).await;
-        self.waiting.fetch_sub(1, Ordering::SeqCst);
-        match permit {
-            Ok(Ok(permit)) => Ok(HashPermit { _slot: permit }),
-            // Timed out, or the pool is closed (shutting down).
-            _ => Err(HasherBusy),
-        }
+        }))
+        .unwrap_or_else(|_| Err(anyhow::anyhow!("a password hash panicked")));
+        let _ = job.reply.send(answer);
     }
 }
 
-/// The right to run one hash on the bounded pool.
-pub struct HashPermit {
-    _slot: OwnedSemaphorePermit,
+/// Request handling first: a hashing thread runs at nice 10, so on a busy
+/// core a request thread gets about ten times its share (and preempts it
+/// when it wakes), and a flood of passwords cannot slow the pages, the code
+/// step or forward-auth. Not lower: SCHED_IDLE or nice 19 would let any
+/// busy neighbour on the machine starve the password step altogether.
+const HASHING_NICE: i32 = 10;
+
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: setpriority on the calling thread only (on Linux the nice value
+    // is a per-thread attribute and `who` 0 is the caller); it only lowers.
+    unsafe {
+        libc::setpriority(libc::PRIO_PROCESS, 0, HASHING_NICE);
+    }
 }
 
-async fn run<T: Send + 'static>(
-    permit: HashPermit,
-    work: impl FnOnce() -> anyhow::Result<T> + Send + 'static,
-) -> anyhow::Result<T> {
-    let result = tokio::task::spawn_blocking(work).await.context("a hashing task panicked")?;
-    drop(permit);
-    result
+/// argon2's working memory, allocated once per thread and reused.
+struct Memory(Vec<Block>);
+
+impl Memory {
+    fn for_params(params: &Params) -> Self {
+        Self(vec![Block::new(); params.block_count()])
+    }
+
+    /// Room for `params` when this memory is too small (a stored hash that
+    /// asks for more than the configured cost): a larger one for this hash only.
+    fn fit(&self, params: &Params) -> Option<Memory> {
+        (params.block_count() > self.0.len()).then(|| Memory::for_params(params))
+    }
 }
 
-fn argon2_for(params: &Params) -> Argon2<'static> {
+fn hash_with(params: &Params, memory: &mut Memory, password: &[u8]) -> anyhow::Result<String> {
+    let mut salt = [0u8; 16];
+    rand::rngs::SysRng.try_fill_bytes(&mut salt).map_err(|e| anyhow::anyhow!("OS random generator: {e}"))?;
+    let mut out = [0u8; 32];
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(password, &salt, &mut out, &mut memory.0[..])
+        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?;
+    let phc = PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params).map_err(|e| anyhow::anyhow!("{e}"))?,
+        salt: Some(Salt::new(&salt).map_err(|e| anyhow::anyhow!("{e}"))?),
+        hash: Some(Output::new(&out).map_err(|e| anyhow::anyhow!("{e}"))?),
+    };
+    Ok(phc.to_string())
 }
 
-fn hash_with(params: &Params, password: &[u8]) -> anyhow::Result<String> {
-    let hash =
-        argon2_for(params).hash_password(password).map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?;
-    Ok(hash.to_string())
+/// Checks `password` against the PHC string `stored`, in constant time, and
+/// rehashes a right password whose hash is weaker than `wanted`.
+fn verify_with(
+    wanted: &Params,
+    memory: &mut Memory,
+    password: &[u8],
+    stored: &str,
+) -> anyhow::Result<Verified> {
+    let parsed =
+        PasswordHash::new(stored).map_err(|e| anyhow::anyhow!("parsing a stored password hash: {e}"))?;
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else { return Ok(Verified::No) };
+    let algorithm = Algorithm::new(parsed.algorithm.as_str()).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let version = Version::try_from(parsed.version.unwrap_or(0x13)).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let params = Params::try_from(&parsed).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut computed = [0u8; Output::MAX_LENGTH];
+    let computed = &mut computed[..expected.as_bytes().len()];
+    let mut larger = memory.fit(&params);
+    let blocks = match larger.as_mut() {
+        Some(larger) => &mut larger.0[..],
+        None => &mut memory.0[..],
+    };
+    Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password, salt.as_ref(), computed, blocks)
+        .map_err(|e| anyhow::anyhow!("checking a password: {e}"))?;
+    if !bool::from(computed.ct_eq(expected.as_bytes())) {
+        return Ok(Verified::No);
+    }
+    if needs_rehash(&parsed, wanted) {
+        return Ok(Verified::YesRehashed(hash_with(wanted, memory, password)?));
+    }
+    Ok(Verified::Yes)
 }
 
 /// The argon2 parameters most of `stored` have (ties: the costlier).
@@ -199,6 +325,8 @@ fn needs_rehash(stored: &PasswordHash, wanted: &Params) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use argon2::{PasswordHasher as _, PasswordVerifier as _};
+
     use super::*;
     use crate::config::Settings;
 
@@ -207,22 +335,44 @@ mod tests {
         PasswordHasher::new(&settings.check().unwrap().hashing).unwrap()
     }
 
+    fn password(raw: &str) -> Password {
+        Password::new_secret(raw.into()).unwrap()
+    }
+
     #[tokio::test]
     async fn a_hash_verifies_only_its_password() {
         let h = hasher(19_456);
-        let right = Password::new_secret("correct horse battery".into()).unwrap();
-        let wrong = Password::new_secret("correct horse battery!".into()).unwrap();
+        let (right, wrong) = (password("correct horse battery"), password("correct horse battery!"));
         let stored = h.hash(&right).await.unwrap();
-        assert!(stored.starts_with("$argon2id$"));
+        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
         assert_eq!(h.verify(h.admit().await.unwrap(), &right, Some(&stored)).await.unwrap(), Verified::Yes);
         assert_eq!(h.verify(h.admit().await.unwrap(), &wrong, Some(&stored)).await.unwrap(), Verified::No);
         assert_eq!(h.verify(h.admit().await.unwrap(), &right, None).await.unwrap(), Verified::No);
     }
 
     #[tokio::test]
+    async fn hashes_agree_with_the_argon2_crate_both_ways() {
+        let h = hasher(19_456);
+        let right = password("correct horse battery");
+        let ours = h.hash(&right).await.unwrap();
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(Argon2::default().verify_password(b"correct horse battery", &parsed).is_ok());
+        let theirs = Argon2::default().hash_password(b"correct horse battery").unwrap().to_string();
+        assert_eq!(h.verify(h.admit().await.unwrap(), &right, Some(&theirs)).await.unwrap(), Verified::Yes);
+    }
+
+    #[tokio::test]
+    async fn a_stored_hash_costlier_than_the_configured_one_still_verifies() {
+        let right = password("correct horse battery");
+        let costly = hasher(24_576).hash(&right).await.unwrap();
+        let h = hasher(19_456);
+        assert_eq!(h.verify(h.admit().await.unwrap(), &right, Some(&costly)).await.unwrap(), Verified::Yes);
+    }
+
+    #[tokio::test]
     async fn the_dummy_hash_takes_the_parameters_of_most_stored_hashes() {
-        let password = Password::new_secret("correct horse battery".into()).unwrap();
-        let old = hasher(19_456).hash(&password).await.unwrap();
+        let right = password("correct horse battery");
+        let old = hasher(19_456).hash(&right).await.unwrap();
         let raised = hasher(24_576);
         assert!(raised.dummy().contains("m=24576"), "at first, the configured cost");
 
@@ -230,17 +380,25 @@ mod tests {
 
         assert!(raised.dummy().contains("m=19456"), "{}", raised.dummy());
         let h = &raised;
-        assert_eq!(h.verify(h.admit().await.unwrap(), &password, None).await.unwrap(), Verified::No);
+        assert_eq!(h.verify(h.admit().await.unwrap(), &right, None).await.unwrap(), Verified::No);
     }
 
     #[tokio::test]
     async fn raised_parameters_rehash_on_success() {
-        let password = Password::new_secret("correct horse battery".into()).unwrap();
-        let old = hasher(19_456).hash(&password).await.unwrap();
+        let right = password("correct horse battery");
+        let old = hasher(19_456).hash(&right).await.unwrap();
         let h = hasher(24_576);
-        match h.verify(h.admit().await.unwrap(), &password, Some(&old)).await.unwrap() {
+        match h.verify(h.admit().await.unwrap(), &right, Some(&old)).await.unwrap() {
             Verified::YesRehashed(new) => assert!(new.contains("m=24576"), "{new}"),
             other => panic!("expected a rehash, got {other:?}"),
         }
+    }
+
+    #[tokio::test]
+    async fn past_the_pool_and_its_queue_a_request_is_refused_at_once() {
+        let settings = Settings { argon2_max_concurrent: 1, argon2_max_queue: 1, ..Settings::default() };
+        let h = PasswordHasher::new(&settings.check().unwrap().hashing).unwrap();
+        let (_running, _queued) = (h.admit().await.unwrap(), h.admit().await.unwrap());
+        assert!(h.admit().await.is_err());
     }
 }
