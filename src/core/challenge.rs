@@ -254,7 +254,7 @@ impl ChallengePolicy {
             return Ok(Verdict::Refused(Refusal::Replaced).into());
         }
         // A wrong code: it stays counted, against the code and the account.
-        let spent = limits::count(db, &budget.bucket, now - budget.window_secs).await?;
+        let spent = limits::count(db, &budget, now).await?;
         let verdict = if attempts >= max {
             Verdict::Refused(Refusal::TooManyAttempts)
         } else {

@@ -53,6 +53,10 @@ pub struct Waiting {
 
 /// How the waiting browser's flow stands, changing nothing.
 pub async fn standing(core: &Core, pending: &Pending) -> anyhow::Result<Standing> {
+    core.db.unit(read_standing(core, pending)).await
+}
+
+async fn read_standing(core: &Core, pending: &Pending) -> anyhow::Result<Standing> {
     let flow = flows::find(&core.db, pending.flow_id).await?;
     let ours = |f: &flows::Flow| f.user_id == pending.user_id && f.purpose == pending.purpose;
     let Some(flow) = flow.filter(ours) else { return Ok(Standing::Gone) };
@@ -102,8 +106,19 @@ pub async fn take_approval(
 }
 
 /// Checks `code` for the pending flow of this session; `browser` is the
-/// browser's remembered-browser token, if it has one.
+/// browser's remembered-browser token, if it has one. One unit of work:
+/// the check, the sign-in and their records run back to back.
 pub async fn enter_code(
+    core: &Core,
+    pending: &Pending,
+    code: &OneTimeCode,
+    requester: &Requester,
+    browser: Option<&str>,
+) -> anyhow::Result<CodeOutcome> {
+    core.db.unit(check_and_finish(core, pending, code, requester, browser)).await
+}
+
+async fn check_and_finish(
     core: &Core,
     pending: &Pending,
     code: &OneTimeCode,

@@ -5,8 +5,9 @@
 use super::Core;
 use super::challenge::FlowStart;
 use super::finish::browser_digest;
+use super::hashing::HashPermit;
 use super::hashing::Verified;
-use super::throttle::Guesser;
+use super::throttle::{Attempt, Guesser};
 use crate::db::known_browsers;
 use crate::db::users::{self, User};
 use crate::domain::audit::{AuditResult, Event};
@@ -44,11 +45,33 @@ pub enum PasswordOutcome {
 
 /// The password step, then the code mail for a right password.
 pub async fn enter_password(core: &Core, step: PasswordStep<'_>) -> anyhow::Result<PasswordOutcome> {
-    let user = match check_password(core, &step).await? {
-        Ok(Some(user)) => user,
-        Ok(None) => return Ok(PasswordOutcome::Refused),
+    let admitted = match admit(core, &step).await? {
+        Ok(admitted) => admitted,
         Err(refused) => return Ok(refused),
     };
+    let stored = admitted.user.as_ref().map(|u| u.password_hash.as_str());
+    let verified = match core.hasher.verify(admitted.permit, step.password, stored).await {
+        Ok(verified) => verified,
+        Err(e) => {
+            // Not checked: it was no failure.
+            core.throttle.password_unchecked(step.requester, &admitted.guesser).await?;
+            return Err(e);
+        }
+    };
+    // The bookkeeping of the outcome and the code mail: one unit of work.
+    let (user, guesser, attempt) = (admitted.user, admitted.guesser, admitted.attempt);
+    core.db
+        .unit(async {
+            match settle(core, &step, user, &guesser, attempt, verified).await? {
+                Some(user) => send_code(core, &step, user).await,
+                None => Ok(PasswordOutcome::Refused),
+            }
+        })
+        .await
+}
+
+/// A right password: its code mail, unless the account had too many.
+async fn send_code(core: &Core, step: &PasswordStep<'_>, user: User) -> anyhow::Result<PasswordOutcome> {
     let requester = step.requester;
     if let Err(retry_after_secs) =
         core.throttle.admit_code_send(&core.audit, requester, &user, Purpose::Login).await?
@@ -72,40 +95,58 @@ pub async fn enter_password(core: &Core, step: PasswordStep<'_>) -> anyhow::Resu
     Ok(PasswordOutcome::CodeSent(pending))
 }
 
-/// The password check proper: throttles, then one argon2 verification
-/// (against a dummy hash when there is no account), then the bookkeeping of
-/// the outcome. `Ok(None)` for every kind of failure alike; `Err` for an
-/// attempt that was not checked (throttled, or the hasher is busy).
-async fn check_password(
+/// An attempt that may be checked: its place on the hashing pool, the
+/// account (if the address has one) and the attempt reserved in its runs of
+/// failures.
+struct Admitted<'a> {
+    permit: HashPermit,
+    user: Option<User>,
+    guesser: Guesser<'a>,
+    attempt: Attempt,
+}
+
+/// Everything before the hash, as one unit of work: `Err` for an attempt
+/// that is not checked (throttled, or the hasher is busy).
+async fn admit<'a>(
     core: &Core,
-    step: &PasswordStep<'_>,
-) -> anyhow::Result<Result<Option<User>, PasswordOutcome>> {
-    let requester = step.requester;
+    step: &PasswordStep<'a>,
+) -> anyhow::Result<Result<Admitted<'a>, PasswordOutcome>> {
     // A place on the hashing pool first: when it is full, refuse before any other work.
     let Ok(permit) = core.hasher.admit().await else { return Ok(Err(PasswordOutcome::Busy)) };
+    let requester = step.requester;
+    core.db
+        .unit(async {
+            let address = EmailAddress::parse(step.email).ok();
+            let user = match &address {
+                Some(address) => users::find_by_email(&core.db, address).await?,
+                None => None,
+            };
+            let guesser = guesser(core, step, user.as_ref()).await?;
+            match core.throttle.admit_password_attempt(requester, &guesser).await? {
+                Ok(attempt) => Ok(Ok(Admitted { permit, user, guesser, attempt })),
+                Err(retry_after_secs) => {
+                    let typed = address.as_ref().map(EmailAddress::as_str);
+                    core.audit.record(requester, None, typed, Event::Password, AuditResult::Throttled).await;
+                    Ok(Err(PasswordOutcome::Throttled { retry_after_secs }))
+                }
+            }
+        })
+        .await
+}
+
+/// The bookkeeping of a checked password. Every kind of failure alike is
+/// `None`.
+async fn settle(
+    core: &Core,
+    step: &PasswordStep<'_>,
+    user: Option<User>,
+    guesser: &Guesser<'_>,
+    attempt: Attempt,
+    verified: Verified,
+) -> anyhow::Result<Option<User>> {
+    let requester = step.requester;
     let address = EmailAddress::parse(step.email).ok();
     let typed = address.as_ref().map(EmailAddress::as_str);
-    let user = match &address {
-        Some(address) => users::find_by_email(&core.db, address).await?,
-        None => None,
-    };
-    let guesser = guesser(core, step, user.as_ref()).await?;
-    let admitted = match core.throttle.admit_password_attempt(requester, &guesser).await? {
-        Ok(admitted) => admitted,
-        Err(retry_after_secs) => {
-            core.audit.record(requester, None, typed, Event::Password, AuditResult::Throttled).await;
-            return Ok(Err(PasswordOutcome::Throttled { retry_after_secs }));
-        }
-    };
-    let stored = user.as_ref().map(|u| u.password_hash.as_str());
-    let verified = match core.hasher.verify(permit, step.password, stored).await {
-        Ok(verified) => verified,
-        Err(e) => {
-            // Not checked: it was no failure.
-            core.throttle.password_unchecked(requester, &guesser).await?;
-            return Err(e);
-        }
-    };
     let user_id = user.as_ref().map(|u| u.id);
     let (user, result) = match (user, verified) {
         (Some(user), Verified::Yes | Verified::YesRehashed(_)) if user.disabled => {
@@ -120,10 +161,10 @@ async fn check_password(
     };
     core.audit.record(requester, user_id, typed, Event::Password, result).await;
     match &user {
-        Some(_) => core.throttle.password_succeeded(requester, &guesser).await?,
-        None => core.throttle.password_failed(&core.audit, requester, &guesser, admitted).await,
+        Some(_) => core.throttle.password_succeeded(requester, guesser).await?,
+        None => core.throttle.password_failed(&core.audit, requester, guesser, attempt).await,
     }
-    Ok(Ok(user))
+    Ok(user)
 }
 
 /// Whose run of failures this attempt counts in: the typed address's, or,

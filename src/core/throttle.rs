@@ -115,7 +115,7 @@ fn browsers_of(user_id: i64) -> String {
 
 /// An attempt admitted to the password check; until it is settled it counts
 /// as a failure of its guesser and IP.
-pub struct Admitted {
+pub struct Attempt {
     account_failures: i32,
 }
 
@@ -160,7 +160,7 @@ impl Throttle {
         &self,
         requester: &Requester,
         guesser: &Guesser<'_>,
-    ) -> anyhow::Result<Result<Admitted, i64>> {
+    ) -> anyhow::Result<Result<Attempt, i64>> {
         let now = self.clock.now();
         if let Some(ip) = client_net(requester) {
             let starts = Bucket::SignInsFromIp(ip).limit(self.limits.sign_ins_per_ip_per_hour, HOUR);
@@ -177,7 +177,7 @@ impl Throttle {
         let bucket = guesser.bucket().key();
         Ok(limits::reserve_password_attempt(&self.db, &bucket, now, |n| account_delay(&self.limits, n))
             .await?
-            .map(|account_failures| Admitted { account_failures }))
+            .map(|account_failures| Attempt { account_failures }))
     }
 
     /// The password was wrong: the reserved attempts stay counted, and the
@@ -187,9 +187,9 @@ impl Throttle {
         audit: &Audit,
         requester: &Requester,
         guesser: &Guesser<'_>,
-        admitted: Admitted,
+        attempt: Attempt,
     ) {
-        if admitted.account_failures == self.limits.password_max_consecutive_failures {
+        if attempt.account_failures == self.limits.password_max_consecutive_failures {
             tracing::warn!("an address or browser reached the maximum of consecutive password failures");
             let email = EmailAddress::parse(guesser.typed).ok();
             let email = email.as_ref().map(EmailAddress::as_str);

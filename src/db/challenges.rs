@@ -108,8 +108,8 @@ macro_rules! select_challenge {
 macro_rules! live {
     () => {
         "used_at IS NULL AND replaced_at IS NULL AND expires_at > $2 AND attempts < $3 \
-         AND flow_id IN (SELECT id FROM flows WHERE expires_at > $2 AND refused_at IS NULL \
-         AND approved_at IS NULL AND finished_at IS NULL)"
+         AND EXISTS (SELECT 1 FROM flows f WHERE f.id = challenges.flow_id AND f.expires_at > $2 \
+         AND f.refused_at IS NULL AND f.approved_at IS NULL AND f.finished_at IS NULL)"
     };
 }
 
@@ -163,8 +163,8 @@ pub async fn replace(
 ) -> anyhow::Result<Option<i64>> {
     let sql = "UPDATE challenges SET replaced_at = $2 \
                WHERE id = $1 AND used_at IS NULL AND replaced_at IS NULL AND created_at <= $3 \
-               AND flow_id IN (SELECT id FROM flows WHERE expires_at > $2 AND refused_at IS NULL \
-               AND approved_at IS NULL AND finished_at IS NULL) RETURNING flow_id";
+               AND EXISTS (SELECT 1 FROM flows f WHERE f.id = challenges.flow_id AND f.expires_at > $2 \
+               AND f.refused_at IS NULL AND f.approved_at IS NULL AND f.finished_at IS NULL) RETURNING flow_id";
     with_pool!(db, pool => {
         let mut tx = pool.begin().await?;
         let flow_id: Option<i64> = sqlx::query_scalar(sql)

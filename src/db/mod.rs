@@ -1,43 +1,108 @@
 //! Storage: one `Db` type over SQLite and Postgres, chosen at run time from
 //! `database_url`. Each query's SQL is written once (`$1` placeholders work on
-//! both) and run through `with_pool!`, which expands it for either pool.
+//! both) and run through `with_pool!`, which expands it for either pool. The
+//! server reads sessions and accounts through a cache (`cache`).
 
 pub mod audit;
+pub mod cache;
 pub mod challenges;
 pub mod flows;
 pub mod known_browsers;
 pub mod limits;
 pub mod outbox;
 pub mod sessions;
+pub mod unit;
 pub mod users;
 
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use sqlx::Connection as _;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgPool, PgPoolOptions};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqliteSynchronous,
+};
+
+use cache::Cache;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
+/// The database, and the cache in front of its hot rows.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    cache: Arc<Cache>,
+    /// The task that feeds the cache (Postgres), stopped with the last clone.
+    _listener: Option<Arc<Listener>>,
+}
+
+struct Listener(tokio::task::JoinHandle<()>);
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 #[derive(Clone, Debug)]
-pub enum Db {
-    Sqlite(SqlitePool),
+pub enum Pool {
+    Sqlite(SqliteConn),
     Postgres(PgPool),
 }
 
-/// Runs `$body` with `$pool` bound to whichever pool `$db` holds.
+/// The one SQLite connection, taken in turn (first come, first served).
+/// Not a pool of one: sqlx's pool pings a connection every time it is
+/// handed back, from a task of its own, which doubled the cost of every
+/// statement and queued the next one behind the request workers.
+#[derive(Clone, Debug)]
+pub struct SqliteConn {
+    conn: Arc<tokio::sync::Mutex<SqliteConnection>>,
+    options: Arc<SqliteConnectOptions>,
+}
+
+impl SqliteConn {
+    /// The connection, once every request that asked before is done with it.
+    pub async fn lock(&self) -> tokio::sync::MutexGuard<'_, SqliteConnection> {
+        self.conn.lock().await
+    }
+
+    fn lock_owned(&self) -> impl Future<Output = tokio::sync::OwnedMutexGuard<SqliteConnection>> {
+        self.conn.clone().lock_owned()
+    }
+}
+
+/// Runs `$body` with `$pool` bound to a connection of whichever database
+/// `$db` holds: the unit's, if the task is in one (`Db::unit`), else one
+/// taken for the body. A body uses `$pool` once, or opens a transaction on
+/// it.
 macro_rules! with_pool {
     ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            $crate::db::Db::Sqlite($pool) => $body,
-            $crate::db::Db::Postgres($pool) => $body,
+        match $db.pool() {
+            $crate::db::Pool::Sqlite(sqlite) => {
+                #[allow(unused_imports)]
+                use sqlx::Connection as _;
+                let mut lent = $crate::db::unit::sqlite(sqlite).await;
+                let $pool = &mut *lent;
+                $body
+            }
+            $crate::db::Pool::Postgres(pg) => {
+                #[allow(unused_imports)]
+                use sqlx::Connection as _;
+                let mut lent = $crate::db::unit::postgres(pg).await?;
+                let $pool = &mut *lent;
+                $body
+            }
         }
     };
 }
 pub(crate) use with_pool;
+
+/// The channel on which every write to a cached row is announced (Postgres).
+const CHANGES: &str = "gatehouse_changes";
 
 impl Db {
     /// Connects to `url`: `sqlite:…` (file created if missing, WAL, foreign
@@ -48,68 +113,157 @@ impl Db {
                 .with_context(|| "invalid configuration: `database_url`".to_string())?
                 .create_if_missing(true)
                 .journal_mode(SqliteJournalMode::Wal)
+                // With WAL, NORMAL syncs at checkpoints, not at every commit:
+                // a crashed process loses nothing; a power cut may lose the
+                // last commits (see the README's "Performance").
+                .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
-            // One connection: SQLite has one writer at a time, and waiting in
-            // the pool's queue is fair and quick, while writers contending on
-            // the file lock sleep in SQLite's busy handler (tens of ms each).
-            let pool = SqlitePoolOptions::new()
-                .max_connections(1)
-                .connect_with(options)
-                .await
-                .context("opening the SQLite database")?;
-            Ok(Self::Sqlite(pool))
+            // One connection: SQLite has one writer at a time, and waiting
+            // for the connection is fair and quick, while writers contending
+            // on the file lock sleep in SQLite's busy handler (tens of ms each).
+            let conn =
+                SqliteConnection::connect_with(&options).await.context("opening the SQLite database")?;
+            let pool =
+                SqliteConn { conn: Arc::new(tokio::sync::Mutex::new(conn)), options: Arc::new(options) };
+            Ok(Self { pool: Pool::Sqlite(pool), cache: Arc::new(Cache::off()), _listener: None })
         } else {
             let pool = PgPoolOptions::new()
                 .max_connections(16)
+                // sqlx already pings a connection as the pool takes it back;
+                // a second ping as it is handed out doubled every statement's
+                // round trips. One that died idle (a restarted server) fails
+                // its next statement and is then replaced.
+                .test_before_acquire(false)
                 .acquire_timeout(Duration::from_secs(10))
                 .connect(url)
                 .await
                 .context("connecting to Postgres")?;
-            Ok(Self::Postgres(pool))
+            Ok(Self { pool: Pool::Postgres(pool), cache: Arc::new(Cache::off()), _listener: None })
         }
     }
 
     /// Applies pending migrations from the folder of this backend.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        match self {
-            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await,
-            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+        match &self.pool {
+            // On a pool of its own, closed after: `Migrator::run` wants a pool.
+            Pool::Sqlite(sqlite) => {
+                let pool = SqlitePool::connect_with((*sqlite.options).clone()).await?;
+                let migrated = SQLITE_MIGRATIONS.run(&pool).await;
+                pool.close().await;
+                migrated
+            }
+            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
         }
         .context("applying database migrations")
     }
 
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+
+    /// Runs `work`, a few statements and quick computation, as one unit
+    /// of work on one connection (see `unit`).
+    pub async fn unit<T>(&self, work: impl Future<Output = T>) -> T {
+        unit::run(work).await
+    }
+
+    pub fn cache(&self) -> &Cache {
+        &self.cache
+    }
+
+    /// Puts the cache in front of sessions and accounts (the server does;
+    /// the CLI does not). On Postgres this starts the listener that tells
+    /// the cache of every instance's writes; it stops with the last clone.
+    pub fn with_cache(mut self) -> Self {
+        match &self.pool {
+            Pool::Sqlite(pool) => match Cache::watching_sqlite(pool.options.get_filename()) {
+                Ok(cache) => self.cache = Arc::new(cache),
+                // An in-memory database, say: every read goes to SQLite.
+                Err(e) => tracing::info!(error = %e, "sessions and accounts are read without a cache"),
+            },
+            Pool::Postgres(pool) => {
+                self.cache = Arc::new(Cache::notified());
+                let listening = tokio::spawn(listen_for_changes(pool.clone(), self.cache.clone()));
+                self._listener = Some(Arc::new(Listener(listening)));
+            }
+        }
+        self
+    }
+
     /// True when the database answers a trivial query.
     pub async fn is_ready(&self) -> bool {
-        with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.is_ok())
+        let answered: Result<_, sqlx::Error> =
+            async { with_pool!(self, pool => sqlx::query("SELECT 1").execute(pool).await.map(drop)) }.await;
+        answered.is_ok()
     }
 
     /// Deletes expired sessions, flows (with their challenges) and rows that can no longer matter.
     pub async fn delete_expired(&self, now: i64) -> anyhow::Result<()> {
-        with_pool!(self, pool => {
-            sqlx::query("DELETE FROM sessions WHERE expires_at <= $1").bind(now).execute(pool).await?;
-            // Keep a day of ended flows so late submissions get a clear answer.
-            sqlx::query("DELETE FROM flows WHERE expires_at <= $1").bind(now - 86_400).execute(pool).await?;
-            // Every limit window is at most a day.
-            sqlx::query("DELETE FROM limit_events WHERE at <= $1").bind(now - 86_400).execute(pool).await?;
-            sqlx::query("DELETE FROM limit_locks WHERE bucket NOT IN (SELECT bucket FROM limit_events)").execute(pool).await?;
-            // Settled mail is kept a week for `gatehouse outbox`; its body is already erased.
-            sqlx::query("DELETE FROM outbox WHERE status IN ('sent', 'failed', 'cancelled') AND created_at <= $1")
-                .bind(now - 7 * 86_400)
-                .execute(pool)
-                .await?;
-            sqlx::query("DELETE FROM known_browsers WHERE last_seen <= $1")
-                .bind(now - known_browsers::FORGOTTEN_AFTER_SECS)
-                .execute(pool)
-                .await?;
-            sqlx::query("DELETE FROM password_failures WHERE locked_until < $1")
-                .bind(now - limits::RUN_FORGOTTEN_AFTER_SECS)
-                .execute(pool)
-                .await?;
-        });
+        limits::delete_old_slots(self, now).await?;
+        // Keep a day of ended flows so late submissions get a clear answer;
+        // settled mail is kept a week for `gatehouse outbox` (its body is
+        // already erased).
+        let deletions = [
+            ("DELETE FROM sessions WHERE expires_at <= $1", now),
+            ("DELETE FROM flows WHERE expires_at <= $1", now - 86_400),
+            (
+                "DELETE FROM outbox WHERE status IN ('sent', 'failed', 'cancelled') AND created_at <= $1",
+                now - 7 * 86_400,
+            ),
+            ("DELETE FROM known_browsers WHERE last_seen <= $1", now - known_browsers::FORGOTTEN_AFTER_SECS),
+            ("DELETE FROM password_failures WHERE locked_until < $1", now - limits::RUN_FORGOTTEN_AFTER_SECS),
+        ];
+        for (sql, before) in deletions {
+            with_pool!(self, pool => sqlx::query(sql).bind(before).execute(pool).await.map(drop))?;
+        }
         Ok(())
     }
 }
+
+/// Tells `cache` of every write to a cached row, by any instance, for as
+/// long as it runs; while it is not connected, the cache is off.
+async fn listen_for_changes(pool: PgPool, cache: Arc<Cache>) {
+    loop {
+        let mut listener = match PgListener::connect_with(&pool).await {
+            Ok(listener) => listener,
+            Err(e) => {
+                tracing::warn!(error = %e, "listening for changes failed; the cache is off");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = listener.listen(CHANGES).await {
+            tracing::warn!(error = %e, "listening for changes failed; the cache is off");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            continue;
+        }
+        cache.listening(true);
+        // `Ok(None)` or an error: the connection is gone.
+        while let Ok(Some(notification)) = listener.try_recv().await {
+            cache.notified_of(notification.payload());
+        }
+        cache.listening(false);
+        tracing::warn!("the connection listening for changes was lost; the cache is off until it is back");
+    }
+}
+
+/// Announces a write to a cached row to every instance (Postgres; on SQLite
+/// the WAL index tells them). Sent when the transaction of `$executor` commits.
+macro_rules! announce {
+    ($pool:expr, $executor:expr, $what:expr) => {
+        if let $crate::db::Pool::Postgres(_) = $pool {
+            sqlx::query("SELECT pg_notify('gatehouse_changes', $1)")
+                .bind($what)
+                .execute($executor)
+                .await
+                .map(drop)
+        } else {
+            Ok(())
+        }
+    };
+}
+pub(crate) use announce;
 
 /// True when `err` is a unique-constraint violation, on either backend.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {

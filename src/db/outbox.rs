@@ -4,7 +4,7 @@
 //! the outcome — so no row is sent twice while its sender is alive, and a
 //! row whose sender died is taken up again when the lease runs out.
 
-use super::{Db, with_pool};
+use super::{Db, Pool, with_pool};
 use crate::domain::mail::{MailKind, MailProgress, OutboxStatus};
 
 /// A mail to queue: the letter is already sealed.
@@ -113,14 +113,16 @@ pub async fn claim(
     lease_until: i64,
     token: &[u8],
 ) -> Result<Option<Claimed>, sqlx::Error> {
-    let row: Option<ClaimedRow> = match db {
-        Db::Sqlite(pool) => {
-            sqlx::query_as(CLAIM_SQLITE).bind(now).bind(lease_until).bind(token).fetch_optional(pool).await
-        }
-        Db::Postgres(pool) => {
-            sqlx::query_as(CLAIM_POSTGRES).bind(now).bind(lease_until).bind(token).fetch_optional(pool).await
-        }
-    }?;
+    let sql = match db.pool() {
+        Pool::Sqlite(_) => CLAIM_SQLITE,
+        Pool::Postgres(_) => CLAIM_POSTGRES,
+    };
+    let row: Option<ClaimedRow> = with_pool!(db, pool => sqlx::query_as(sql)
+        .bind(now)
+        .bind(lease_until)
+        .bind(token)
+        .fetch_optional(pool)
+        .await)?;
     row.map(Claimed::try_from).transpose()
 }
 

@@ -1,11 +1,15 @@
 //! The `sessions` table. A row's key is the SHA-256 of the random key the
 //! cookie carries, so a dump of the table gives no usable session. Idle and
 //! absolute timeouts are enforced here, on the server: `expires_at` is never
-//! later than `created_at + absolute`.
+//! later than `created_at + absolute`. Rows are read through the cache
+//! (`db::cache`), so a signed-in request usually costs no query at all.
+
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::{Db, with_pool};
+use super::cache::{CachedSession, session_changed};
+use super::{Db, Pool, announce, unit, with_pool};
 
 /// The hash under which a session key is stored.
 pub fn key_hash(key: &str) -> Vec<u8> {
@@ -24,6 +28,17 @@ pub struct SessionRow<'a> {
     pub expires_at: i64,
 }
 
+impl SessionRow<'_> {
+    fn cached(&self) -> CachedSession {
+        CachedSession {
+            state: Arc::from(self.state),
+            user_id: self.user_id,
+            created_at: self.created_at,
+            expires_at: self.expires_at,
+        }
+    }
+}
+
 /// Only a session of an account that is still enabled under the same
 /// credentials is written: a sign-in that raced a new password, a disabled
 /// or removed account cannot write its session back.
@@ -40,20 +55,36 @@ pub async fn insert(db: &Db, row: &SessionRow<'_>) -> Result<bool, sqlx::Error> 
         "SELECT $1, $2, $3, $4, $5 WHERE ",
         account_still_valid!()
     );
-    with_pool!(db, pool => sqlx::query(sql)
+    let since = db.cache().generation();
+    let inserted = with_pool!(db, pool => sqlx::query(sql)
         .bind(row.key_hash)
         .bind(row.state)
         .bind(row.user_id)
         .bind(row.created_at)
         .bind(row.expires_at)
         .bind(row.epoch)
-        .execute(pool).await.map(|r| r.rows_affected() == 1))
+        .execute(pool).await.map(|r| r.rows_affected() == 1))?;
+    if inserted {
+        db.cache().keep_session(row.key_hash, row.cached(), since);
+    }
+    Ok(inserted)
 }
 
 /// The entries of a live session, as JSON.
-pub async fn load(db: &Db, key_hash: &[u8], now: i64) -> Result<Option<String>, sqlx::Error> {
-    let sql = "SELECT state FROM sessions WHERE key_hash = $1 AND expires_at > $2";
-    with_pool!(db, pool => sqlx::query_scalar(sql).bind(key_hash).bind(now).fetch_optional(pool).await)
+pub async fn load(db: &Db, key_hash: &[u8], now: i64) -> Result<Option<Arc<str>>, sqlx::Error> {
+    if let Some(session) = db.cache().session(key_hash).filter(|s| s.expires_at > now) {
+        return Ok(Some(session.state));
+    }
+    let since = db.cache().generation();
+    let sql =
+        "SELECT state, user_id, created_at, expires_at FROM sessions WHERE key_hash = $1 AND expires_at > $2";
+    let row: Option<(String, Option<i64>, i64, i64)> =
+        with_pool!(db, pool => sqlx::query_as(sql).bind(key_hash).bind(now).fetch_optional(pool).await)?;
+    Ok(row.map(|(state, user_id, created_at, expires_at)| {
+        let session = CachedSession { state: Arc::from(state), user_id, created_at, expires_at };
+        db.cache().keep_session(key_hash, session.clone(), since);
+        session.state
+    }))
 }
 
 /// Replaces the entries of a live session; false when the row is gone
@@ -65,19 +96,32 @@ pub async fn update(db: &Db, row: &SessionRow<'_>, now: i64) -> Result<bool, sql
         "WHERE key_hash = $1 AND expires_at > $5 AND ",
         account_still_valid!()
     );
-    with_pool!(db, pool => sqlx::query(sql)
-        .bind(row.key_hash)
-        .bind(row.state)
-        .bind(row.user_id)
-        .bind(row.expires_at)
-        .bind(now)
-        .bind(row.epoch)
-        .execute(pool).await.map(|r| r.rows_affected() == 1))
+    db.cache().forget_session(row.key_hash);
+    let since = db.cache().generation();
+    let updated = with_pool!(db, pool => {
+        let mut tx = pool.begin().await?;
+        let updated = sqlx::query(sql)
+            .bind(row.key_hash)
+            .bind(row.state)
+            .bind(row.user_id)
+            .bind(row.expires_at)
+            .bind(now)
+            .bind(row.epoch)
+            .execute(&mut *tx).await?.rows_affected() == 1;
+        announce!(db.pool(), &mut *tx, session_changed(row.key_hash))?;
+        tx.commit().await?;
+        updated
+    });
+    if updated {
+        db.cache().keep_session(row.key_hash, row.cached(), since);
+    }
+    Ok(updated)
 }
 
 /// Slides the idle window to `now + idle_secs`, capped by the absolute
 /// lifetime; skipped when it would move less than `slack_secs`, so a busy
-/// session costs one write a minute, not one a request.
+/// session costs one write a minute, not one a request (and, when the
+/// cache knows the session, no query at all).
 pub async fn touch(
     db: &Db,
     key_hash: &[u8],
@@ -86,23 +130,53 @@ pub async fn touch(
     absolute_secs: i64,
     slack_secs: i64,
 ) -> Result<(), sqlx::Error> {
+    let cached = db.cache().session(key_hash);
+    if let Some(session) = &cached {
+        // The UPDATE below would change nothing.
+        let moves_little = session.expires_at >= now + idle_secs - slack_secs;
+        let capped = session.expires_at >= session.created_at + absolute_secs;
+        if moves_little || capped || session.expires_at <= now {
+            return Ok(());
+        }
+    }
+    let since = db.cache().generation();
     let sql = "UPDATE sessions \
                SET expires_at = CASE WHEN created_at + $2 < $3 THEN created_at + $2 ELSE $3 END \
                WHERE key_hash = $1 AND expires_at > $4 AND expires_at < $3 - $5 \
-               AND expires_at < created_at + $2";
-    with_pool!(db, pool => sqlx::query(sql)
+               AND expires_at < created_at + $2 RETURNING expires_at";
+    let moved: Option<i64> = with_pool!(db, pool => sqlx::query_scalar(sql)
         .bind(key_hash)
         .bind(absolute_secs)
         .bind(now + idle_secs)
         .bind(now)
         .bind(slack_secs)
-        .execute(pool)
-        .await
-        .map(drop))
+        .fetch_optional(pool)
+        .await)?;
+    if let (Some(expires_at), Some(session)) = (moved, cached) {
+        db.cache().keep_session(key_hash, CachedSession { expires_at, ..session }, since);
+    }
+    Ok(())
 }
 
+/// Deletes a session (a logout, or the old key of a renewed session), and
+/// tells every instance.
 pub async fn delete(db: &Db, key_hash: &[u8]) -> Result<(), sqlx::Error> {
-    with_pool!(db, pool => sqlx::query("DELETE FROM sessions WHERE key_hash = $1")
+    db.cache().forget_session(key_hash);
+    match db.pool() {
+        Pool::Sqlite(sqlite) => sqlx::query("DELETE FROM sessions WHERE key_hash = $1")
+            .bind(key_hash)
+            .execute(&mut *unit::sqlite(sqlite).await)
+            .await
+            .map(drop),
+        // One statement: the notice goes out with the deletion, if there was one.
+        Pool::Postgres(pool) => sqlx::query(
+            "WITH gone AS (DELETE FROM sessions WHERE key_hash = $1 RETURNING key_hash) \
+             SELECT pg_notify('gatehouse_changes', $2) FROM gone",
+        )
         .bind(key_hash)
-        .execute(pool).await.map(drop))
+        .bind(session_changed(key_hash))
+        .execute(&mut *unit::postgres(pool).await?)
+        .await
+        .map(drop),
+    }
 }

@@ -1,6 +1,7 @@
 //! The `users` table.
 
-use super::{Db, is_unique_violation, with_pool};
+use super::cache::user_changed;
+use super::{Db, announce, is_unique_violation, with_pool};
 use crate::domain::display_name::DisplayName;
 use crate::domain::email::EmailAddress;
 
@@ -39,9 +40,18 @@ pub async fn find_by_email(db: &Db, email: &EmailAddress) -> Result<Option<User>
     with_pool!(db, pool => sqlx::query_as(sql).bind(email.as_str()).fetch_optional(pool).await)
 }
 
+/// The account with id `id`, through the cache.
 pub async fn find_by_id(db: &Db, id: i64) -> Result<Option<User>, sqlx::Error> {
+    if let Some(user) = db.cache().user(id) {
+        return Ok(Some(User::clone(&user)));
+    }
+    let since = db.cache().generation();
     let sql = select_users!("WHERE id = $1");
-    with_pool!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
+    let user: Option<User> = with_pool!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)?;
+    if let Some(user) = &user {
+        db.cache().keep_user(user.clone(), since);
+    }
+    Ok(user)
 }
 
 pub async fn list(db: &Db) -> Result<Vec<User>, sqlx::Error> {
@@ -96,9 +106,31 @@ macro_rules! change_revoking {
             let Some(id) = id else { return Err(UserError::Unknown($email.to_string())) };
             sqlx::query("DELETE FROM flows WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
             sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(id).execute(&mut *tx).await?;
+            announce!($db.pool(), &mut *tx, user_changed(id))?;
             tx.commit().await?;
+            $db.cache().forget_user(id);
             Ok(())
         })
+    }};
+}
+
+/// Runs `$query` (a change of one account, returning its id) and announces
+/// it to every instance's cache, in one transaction; evaluates to the id.
+macro_rules! change_announcing {
+    ($db:expr, $query:expr) => {{
+        let id: Result<Option<i64>, sqlx::Error> = with_pool!($db, pool => {
+            let mut tx = pool.begin().await?;
+            let id: Option<i64> = $query.fetch_optional(&mut *tx).await?;
+            if let Some(id) = id {
+                announce!($db.pool(), &mut *tx, user_changed(id))?;
+            }
+            tx.commit().await?;
+            Ok(id)
+        });
+        if let Ok(Some(id)) = &id {
+            $db.cache().forget_user(*id);
+        }
+        id
     }};
 }
 
@@ -114,9 +146,10 @@ pub async fn set_name(
     name: Option<&DisplayName>,
     now: i64,
 ) -> Result<(), UserError> {
-    let sql = "UPDATE users SET name = $2, updated_at = $3 WHERE email = $1";
-    let done = with_pool!(db, pool => sqlx::query(sql).bind(email.as_str()).bind(name.map(DisplayName::as_str)).bind(now).execute(pool).await?.rows_affected());
-    one_row(done, email)
+    let sql = "UPDATE users SET name = $2, updated_at = $3 WHERE email = $1 RETURNING id";
+    let name = name.map(DisplayName::as_str);
+    let id = change_announcing!(db, sqlx::query_scalar(sql).bind(email.as_str()).bind(name).bind(now))?;
+    one_row(id, email)
 }
 
 /// Disables the account, revoking its sessions and pending sign-ins.
@@ -125,26 +158,25 @@ pub async fn disable(db: &Db, email: &EmailAddress, now: i64) -> Result<(), User
 }
 
 pub async fn enable(db: &Db, email: &EmailAddress, now: i64) -> Result<(), UserError> {
-    let sql = "UPDATE users SET disabled = FALSE, updated_at = $2 WHERE email = $1";
-    let done = with_pool!(db, pool => sqlx::query(sql).bind(email.as_str()).bind(now).execute(pool).await?.rows_affected());
-    one_row(done, email)
+    let sql = "UPDATE users SET disabled = FALSE, updated_at = $2 WHERE email = $1 RETURNING id";
+    let id = change_announcing!(db, sqlx::query_scalar(sql).bind(email.as_str()).bind(now))?;
+    one_row(id, email)
 }
 
 /// Removes the user; their sessions, flows and challenges go with them (ON DELETE CASCADE).
 pub async fn remove(db: &Db, email: &EmailAddress) -> Result<(), UserError> {
-    let sql = "DELETE FROM users WHERE email = $1";
-    let done =
-        with_pool!(db, pool => sqlx::query(sql).bind(email.as_str()).execute(pool).await?.rows_affected());
-    one_row(done, email)
+    let sql = "DELETE FROM users WHERE email = $1 RETURNING id";
+    let id = change_announcing!(db, sqlx::query_scalar(sql).bind(email.as_str()))?;
+    one_row(id, email)
 }
 
 /// Replaces the hash of user `id` (a rehash after sign-in with raised parameters).
 pub async fn update_hash_by_id(db: &Db, id: i64, hash: &str, now: i64) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1";
-    with_pool!(db, pool => sqlx::query(sql).bind(id).bind(hash).bind(now).execute(pool).await.map(|r| r.rows_affected()))?;
+    let sql = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1 RETURNING id";
+    change_announcing!(db, sqlx::query_scalar(sql).bind(id).bind(hash).bind(now))?;
     Ok(())
 }
 
-fn one_row(affected: u64, email: &EmailAddress) -> Result<(), UserError> {
-    if affected == 0 { Err(UserError::Unknown(email.to_string())) } else { Ok(()) }
+fn one_row(changed: Option<i64>, email: &EmailAddress) -> Result<(), UserError> {
+    changed.map(drop).ok_or_else(|| UserError::Unknown(email.to_string()))
 }

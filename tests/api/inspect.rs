@@ -1,16 +1,20 @@
 //! Looking straight into the test's database, to check what the app stored:
 //! attempt counters, limit events, challenges and audit rows.
 
-use gatehouse::db::Db;
+use gatehouse::db::{Db, Pool};
 
 use crate::helpers::TestApp;
 
-/// Runs `$body` with `$pool` bound to whichever pool `$db` holds.
+/// Runs `$body` with `$pool` bound to an executor of whichever database `$db` holds.
 macro_rules! on_pool {
     ($db:expr, $pool:ident => $body:expr) => {
-        match $db {
-            Db::Sqlite($pool) => $body,
-            Db::Postgres($pool) => $body,
+        match $db.pool() {
+            Pool::Sqlite(sqlite) => {
+                let mut held = sqlite.lock().await;
+                let $pool = &mut *held;
+                $body
+            }
+            Pool::Postgres($pool) => $body,
         }
     };
 }
@@ -56,7 +60,11 @@ impl Database {
     /// Wrong codes counted against the account's rolling 24 h budget.
     pub async fn code_failures_counted(&self, email: &str) -> i64 {
         let bucket = format!("code-failure:user:{}", self.user_id(email).await);
-        self.integer("SELECT COUNT(*) FROM limit_events WHERE bucket = $1", &bucket).await
+        self.integer(
+            "SELECT CAST(COALESCE(SUM(events), 0) AS BIGINT) FROM limit_slots WHERE bucket = $1",
+            &bucket,
+        )
+        .await
     }
 
     /// Audit rows of `event` with `result`, whoever they concern.

@@ -1,6 +1,7 @@
 //! Several instances on one database (the load-balancer set-up): every
 //! limit lives in the database, so spending it on one instance spends it on
-//! all of them.
+//! all of them; and what one instance (or the CLI) ends, every instance
+//! sees ended at once, whatever it had cached.
 
 use reqwest::StatusCode;
 
@@ -9,7 +10,7 @@ use crate::browser::{
     Browser, assert_page_says, assert_redirects_to, assert_redirects_to_login, assert_status,
     assert_too_many_requests,
 };
-use crate::helpers::spawn_app_with;
+use crate::helpers::{spawn_app, spawn_app_with};
 use crate::inspect::database_of;
 use crate::mail::wrong_code_for;
 
@@ -17,6 +18,58 @@ on_both_backends! {
     wrong_codes_on_two_instances_spend_one_budget,
     a_code_send_limit_filled_on_one_instance_refuses_on_the_other,
     password_failures_on_two_instances_add_up_to_one_run,
+    a_logout_on_one_instance_ends_the_session_on_the_other_at_once,
+    disabling_an_account_ends_its_sessions_on_every_instance_at_once,
+    a_new_name_reaches_every_instance_at_once,
+}
+
+async fn a_logout_on_one_instance_ends_the_session_on_the_other_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let second = app.start_second_instance().await;
+    app.sign_in(&app.browser).await;
+    let on_second = same_browser_on(&app.browser, &second.address);
+    // Both instances have read the session (and may keep it).
+    for _ in 0..3 {
+        assert_status(&app.browser.get("/auth/verify").await, StatusCode::OK);
+        assert_status(&on_second.get("/auth/verify").await, StatusCode::OK);
+    }
+
+    assert_redirects_to_login(&app.browser.log_out().await);
+
+    assert_status(&on_second.get("/auth/verify").await, StatusCode::UNAUTHORIZED);
+    assert_redirects_to_login(&on_second.get("/").await);
+}
+
+async fn disabling_an_account_ends_its_sessions_on_every_instance_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let second = app.start_second_instance().await;
+    app.sign_in(&app.browser).await;
+    let on_second = same_browser_on(&app.browser, &second.address);
+    for _ in 0..3 {
+        assert_status(&app.browser.get("/auth/verify").await, StatusCode::OK);
+        assert_status(&on_second.get("/auth/verify").await, StatusCode::OK);
+    }
+
+    app.cli.run_ok(&["user", "disable", &app.user.email], None).await;
+
+    assert_status(&app.browser.get("/auth/verify").await, StatusCode::UNAUTHORIZED);
+    assert_status(&on_second.get("/auth/verify").await, StatusCode::UNAUTHORIZED);
+}
+
+async fn a_new_name_reaches_every_instance_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let second = app.start_second_instance().await;
+    app.sign_in(&app.browser).await;
+    let on_second = same_browser_on(&app.browser, &second.address);
+    for browser in [&app.browser, &on_second] {
+        assert_eq!(browser.get("/auth/verify").await.header("remote-name"), Some(app.user.email.as_str()));
+    }
+
+    app.cli.run_ok(&["user", "set-name", &app.user.email, "Alice Liddell"], None).await;
+
+    for browser in [&app.browser, &on_second] {
+        assert_eq!(browser.get("/auth/verify").await.header("remote-name"), Some("Alice Liddell"));
+    }
 }
 
 async fn wrong_codes_on_two_instances_spend_one_budget(backend: Backend) {

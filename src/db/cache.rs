@@ -1,0 +1,220 @@
+//! What the hot paths read on every request — sessions by key, accounts by
+//! id — kept in memory, and dropped the moment the database may hold
+//! something newer, written by this instance, another instance or the CLI:
+//!
+//! - SQLite: the WAL index header (the first 96 bytes of the `-shm` file,
+//!   <https://www.sqlite.org/walformat.html#the_wal_index_header>) changes
+//!   with every commit of any connection, in any process. It is read (one
+//!   `pread`) before every use of the cache; when it changed, everything
+//!   cached is dropped. Nothing is ever served that a commit could have
+//!   changed.
+//! - Postgres: every write to a cached row notifies (`NOTIFY
+//!   gatehouse_changes`, sent at commit) and every instance listens; the
+//!   cache is off whenever the listening connection is not up.
+//!
+//! Writes of this instance update or drop their entries at once. A read
+//! that raced an invalidation is not cached (`Generation`).
+
+use std::collections::HashMap;
+use std::os::unix::fs::FileExt as _;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use super::users::User;
+
+/// Entries kept at most; past it, the cache starts afresh.
+const MAX_ENTRIES: usize = 100_000;
+
+/// A session as its row holds it.
+#[derive(Clone, Debug)]
+pub struct CachedSession {
+    pub state: Arc<str>,
+    pub user_id: Option<i64>,
+    pub created_at: i64,
+    pub expires_at: i64,
+}
+
+/// How the cache learns of writes it did not make.
+enum Watch {
+    /// Nothing is cached (the CLI, the tests' inspection, an in-memory database).
+    Off,
+    /// SQLite in WAL mode: the `-shm` file and the header last seen.
+    WalIndex { shm: std::fs::File, seen: Mutex<[u8; 48]> },
+    /// Postgres: on while the listener is connected.
+    Notified { live: AtomicBool },
+}
+
+/// The invalidation count when a read began: a read is cached only if no
+/// invalidation came between its start and its end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Generation(u64);
+
+pub struct Cache {
+    watch: Watch,
+    generation: AtomicU64,
+    sessions: Mutex<HashMap<Vec<u8>, CachedSession>>,
+    users: Mutex<HashMap<i64, Arc<User>>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Cache {
+    fn with(watch: Watch) -> Self {
+        Self { watch, generation: AtomicU64::new(0), sessions: Mutex::default(), users: Mutex::default() }
+    }
+
+    pub fn off() -> Self {
+        Self::with(Watch::Off)
+    }
+
+    /// A cache that watches the SQLite database `file` (in WAL mode).
+    pub fn watching_sqlite(file: &Path) -> std::io::Result<Self> {
+        let mut shm = file.as_os_str().to_owned();
+        shm.push("-shm");
+        let shm = std::fs::File::open(shm)?;
+        let seen = Mutex::new(read_header(&shm)?.unwrap_or([0; 48]));
+        Ok(Self::with(Watch::WalIndex { shm, seen }))
+    }
+
+    /// A cache fed by Postgres notifications; off until `listening(true)`.
+    pub fn notified() -> Self {
+        Self::with(Watch::Notified { live: AtomicBool::new(false) })
+    }
+
+    /// The Postgres listener connected (`true`: from now on no notification
+    /// is missed) or lost its connection (`false`: some may be).
+    pub fn listening(&self, up: bool) {
+        if let Watch::Notified { live } = &self.watch {
+            live.store(up, Ordering::SeqCst);
+        }
+        self.forget_everything();
+    }
+
+    /// Whether the cache may be used now; drops everything if a write may
+    /// have come that it has not heard of.
+    fn fresh(&self) -> bool {
+        match &self.watch {
+            Watch::Off => false,
+            Watch::Notified { live } => live.load(Ordering::SeqCst),
+            Watch::WalIndex { shm, seen } => {
+                let now = read_header(shm).ok().flatten();
+                let mut seen = lock(seen);
+                if now.is_some_and(|header| header == *seen) {
+                    return true;
+                }
+                self.forget_everything();
+                if let Some(header) = now {
+                    *seen = header;
+                }
+                // Unchanged from now on only if the header could be read whole.
+                now.is_some()
+            }
+        }
+    }
+
+    /// Where invalidation stands, taken before a read that may be cached.
+    pub fn generation(&self) -> Generation {
+        Generation(self.generation.load(Ordering::SeqCst))
+    }
+
+    pub fn forget_everything(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        lock(&self.sessions).clear();
+        lock(&self.users).clear();
+    }
+
+    pub fn session(&self, key_hash: &[u8]) -> Option<CachedSession> {
+        if !self.fresh() {
+            return None;
+        }
+        lock(&self.sessions).get(key_hash).cloned()
+    }
+
+    /// Keeps `session`, read (or written) since `since`.
+    pub fn keep_session(&self, key_hash: &[u8], session: CachedSession, since: Generation) {
+        if matches!(self.watch, Watch::Off) {
+            return;
+        }
+        let mut sessions = lock(&self.sessions);
+        if self.generation() != since {
+            return;
+        }
+        if sessions.len() >= MAX_ENTRIES {
+            sessions.clear();
+        }
+        sessions.insert(key_hash.to_vec(), session);
+    }
+
+    pub fn forget_session(&self, key_hash: &[u8]) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        lock(&self.sessions).remove(key_hash);
+    }
+
+    pub fn user(&self, id: i64) -> Option<Arc<User>> {
+        if !self.fresh() {
+            return None;
+        }
+        lock(&self.users).get(&id).cloned()
+    }
+
+    pub fn keep_user(&self, user: User, since: Generation) {
+        if matches!(self.watch, Watch::Off) {
+            return;
+        }
+        let mut users = lock(&self.users);
+        if self.generation() != since {
+            return;
+        }
+        if users.len() >= MAX_ENTRIES {
+            users.clear();
+        }
+        users.insert(user.id, Arc::new(user));
+    }
+
+    /// The account changed: it and every session of it are dropped.
+    pub fn forget_user(&self, id: i64) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        lock(&self.users).remove(&id);
+        lock(&self.sessions).retain(|_, session| session.user_id != Some(id));
+    }
+
+    /// A notification from Postgres: `session:<hex key hash>` or `user:<id>`.
+    pub fn notified_of(&self, payload: &str) {
+        match payload.split_once(':') {
+            Some(("session", hex)) => match hex::decode(hex) {
+                Ok(key_hash) => self.forget_session(&key_hash),
+                Err(_) => self.forget_everything(),
+            },
+            Some(("user", id)) => match id.parse() {
+                Ok(id) => self.forget_user(id),
+                Err(_) => self.forget_everything(),
+            },
+            _ => self.forget_everything(),
+        }
+    }
+}
+
+/// The two copies of the WAL index header, if they agree (a writer is not
+/// halfway through them) and the file holds them.
+fn read_header(shm: &std::fs::File) -> std::io::Result<Option<[u8; 48]>> {
+    let mut both = [0u8; 96];
+    match shm.read_exact_at(&mut both, 0) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
+        Err(e) => return Err(e),
+    }
+    let (first, second) = both.split_at(48);
+    Ok((first == second).then(|| first.try_into().expect("48 bytes")))
+}
+
+/// What a notification says, for `notified_of`.
+pub fn session_changed(key_hash: &[u8]) -> String {
+    format!("session:{}", hex::encode(key_hash))
+}
+
+pub fn user_changed(id: i64) -> String {
+    format!("user:{id}")
+}
