@@ -184,16 +184,13 @@ impl Drop for Pool {
     }
 }
 
-/// One hashing thread: lowest priority, its own argon2 memory (from its
-/// first password on), jobs until the pool is dropped.
+/// One hashing thread: below request handling, its own argon2 memory
+/// (from its first password on), jobs until the pool is dropped.
 fn hashing_thread(jobs: &Mutex<Receiver<Job>>, params: &Params) {
     lower_priority();
     let mut memory = None;
     loop {
-        let job = {
-            let jobs = jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            jobs.recv()
-        };
+        let job = jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).recv();
         let Ok(job) = job else { return };
         // Its requester gave up, or it waited too long: the answer would come too late.
         if job.reply.is_closed() || job.queued.elapsed() > QUEUE_WAIT {
