@@ -209,12 +209,13 @@ impl ChallengePolicy {
         self.sealer.seal(MailKind::Code, letter, Some(challenge_id))
     }
 
-    /// Checks a typed code against challenge `id` of `purpose`. Before the
-    /// comparison the guess takes a slot of the account's 24 h budget and
+    /// Checks a typed code against challenge `id` of `purpose`. Before a
+    /// wrong guess is told, it takes a slot of the account's 24 h budget and
     /// one of the code's attempts, both atomically, so that no concurrency
-    /// can get more guesses evaluated; a right code, or one from a replaced
-    /// challenge of the same flow (told apart so the person uses the newest
-    /// mail), gives them back.
+    /// can get more guesses evaluated; one from a replaced challenge of the
+    /// same flow (told apart so the person uses the newest mail) gives them
+    /// back. A right code takes neither, but is refused like any guess once
+    /// the budget is spent or the attempts are used up.
     pub async fn check_code(
         &self,
         id: i64,
@@ -230,23 +231,25 @@ impl ChallengePolicy {
             return Ok(Verdict::Refused(refusal).into());
         }
         let budget = self.throttle.code_failure_budget(challenge.user_id);
-        let slot = match limits::take(db, now, std::slice::from_ref(&budget)).await? {
-            Ok(slot) => slot,
-            Err(retry_after_secs) => return Ok(Verdict::Refused(Refusal::Locked { retry_after_secs }).into()),
-        };
         let max = self.rules.max_attempts;
-        let Some(attempts) = challenges::reserve_attempt(db, id, now, max).await? else {
-            limits::refund(db, slot).await?;
-            return Ok(self.verdict_after_race(id).await?.into());
-        };
         if code.matches(&self.key, &challenge.code_hash) {
-            limits::refund(db, slot).await?;
-            return Ok(match challenges::consume(db, id, now).await? {
+            if let Some(retry_after_secs) = limits::wait_if_full(db, now, &budget).await? {
+                return Ok(Verdict::Refused(Refusal::Locked { retry_after_secs }).into());
+            }
+            return Ok(match challenges::consume(db, id, now, max).await? {
                 true => accepted(&challenge),
                 false => self.verdict_after_race(id).await?,
             }
             .into());
         }
+        let slot = match limits::take(db, now, std::slice::from_ref(&budget)).await? {
+            Ok(slot) => slot,
+            Err(retry_after_secs) => return Ok(Verdict::Refused(Refusal::Locked { retry_after_secs }).into()),
+        };
+        let Some(attempts) = challenges::reserve_attempt(db, id, now, max).await? else {
+            limits::refund(db, slot).await?;
+            return Ok(self.verdict_after_race(id).await?.into());
+        };
         let replaced = challenges::replaced_code_hashes(db, challenge.flow_id).await?;
         if replaced.iter().any(|old| code.matches(&self.key, old)) {
             limits::refund(db, slot).await?;

@@ -209,9 +209,9 @@ pub async fn replaced_code_hashes(db: &Db, flow_id: i64) -> Result<Vec<Vec<u8>>,
     with_pool!(db, pool => sqlx::query_scalar(sql).bind(flow_id).fetch_all(pool).await)
 }
 
-/// Takes one of the challenge's attempts before a guess is compared, so no
-/// more than `max_attempts` guesses are ever evaluated, however many arrive
-/// at once. Returns the attempts used so far, this one included.
+/// Takes one of the challenge's attempts before a wrong guess is told, so
+/// no more than `max_attempts` guesses are ever answered, however many
+/// arrive at once. Returns the attempts used so far, this one included.
 pub async fn reserve_attempt(
     db: &Db,
     id: i64,
@@ -269,14 +269,13 @@ macro_rules! consume_and_end {
     }};
 }
 
-/// Uses challenge `id` after a right guess that holds a reserved attempt,
-/// and finishes its flow; true when this call won.
-pub async fn consume(db: &Db, id: i64, now: i64) -> Result<bool, sqlx::Error> {
+/// Uses challenge `id` after a right code, while it is live with attempts
+/// left, and finishes its flow; true when this call won.
+pub async fn consume(db: &Db, id: i64, now: i64, max_attempts: i32) -> Result<bool, sqlx::Error> {
     let sql = concat!("UPDATE challenges SET used_at = $2 WHERE id = $1 AND ", live!(), " RETURNING flow_id");
-    // The reserved attempt may have been the last: a right code still counts.
     with_pool!(db, pool => consume_and_end!(
         pool,
-        sqlx::query_scalar(sql).bind(id).bind(now).bind(i32::MAX),
+        sqlx::query_scalar(sql).bind(id).bind(now).bind(max_attempts),
         FlowEnd::Finish,
         now
     ))

@@ -120,6 +120,15 @@ pub async fn take(db: &Db, now: i64, limits: &[Limit]) -> Result<Result<Taken, i
     Ok(Err(wait_for_room(db, now, &limits).await?))
 }
 
+/// `None` while `limit` has room for one more event at `now`, else the
+/// seconds until it has; counts nothing.
+pub async fn wait_if_full(db: &Db, now: i64, limit: &Limit) -> Result<Option<i64>, sqlx::Error> {
+    if count(db, limit, now).await? < limit.max {
+        return Ok(None);
+    }
+    Ok(Some(wait_for_room(db, now, &[limit]).await?))
+}
+
 /// The seconds until every one of `limits` has room: a full bucket has room
 /// when enough of its oldest slots have left the window.
 async fn wait_for_room(db: &Db, now: i64, limits: &[&Limit]) -> Result<i64, sqlx::Error> {
