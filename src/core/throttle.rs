@@ -25,7 +25,8 @@ const FIRST_DELAY_SECS: i64 = 30;
 
 /// What a limit counts, and whose: its key in the database is `key()`.
 /// Clients are counted by `ClientNet` (an IPv6 client is its /64), typed
-/// addresses by their parsed form or a hash, never by raw input.
+/// addresses by their parsed form or a hash, never by raw input. (Migration
+/// 0009 tells a bucket's window by its key's ending: keep `:15m` and `:day`.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Bucket<'a> {
     CodeFailures {

@@ -47,3 +47,4 @@ mod session;
 mod sign_ins_per_ip;
 mod starttls;
 mod tap_targets;
+mod upgrade;
