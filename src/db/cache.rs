@@ -26,8 +26,8 @@ use super::users::User;
 /// Entries kept at most; past it, the cache starts afresh.
 const MAX_ENTRIES: usize = 100_000;
 
-/// A session as its row holds it.
-#[derive(Clone, Debug)]
+/// A session as its row holds it (its state holds the CSRF token: no `Debug`).
+#[derive(Clone)]
 pub struct CachedSession {
     pub state: Arc<str>,
     pub user_id: Option<i64>,

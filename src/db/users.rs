@@ -5,7 +5,7 @@ use super::{Db, announce, is_unique_violation, with_pool};
 use crate::domain::display_name::DisplayName;
 use crate::domain::email::EmailAddress;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Clone, sqlx::FromRow)]
 pub struct User {
     pub id: i64,
     pub email: String,
@@ -17,6 +17,21 @@ pub struct User {
     /// Moves on with every change of credentials: flows and sessions of an
     /// older epoch are void.
     pub auth_epoch: i64,
+}
+
+/// Everything but the password hash, which no log or panic message needs.
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("name", &self.name)
+            .field("password_hash", &"[redacted]")
+            .field("disabled", &self.disabled)
+            .field("created_at", &self.created_at)
+            .field("auth_epoch", &self.auth_epoch)
+            .finish()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -179,4 +194,25 @@ pub async fn update_hash_by_id(db: &Db, id: i64, hash: &str, now: i64) -> Result
 
 fn one_row(changed: Option<i64>, email: &EmailAddress) -> Result<(), UserError> {
     changed.map(drop).ok_or_else(|| UserError::Unknown(email.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_debug_form_of_an_account_leaves_out_its_password_hash() {
+        let hash = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA";
+        let user = User {
+            id: 7,
+            email: "ann@example.com".into(),
+            name: None,
+            password_hash: hash.into(),
+            disabled: false,
+            created_at: 0,
+            auth_epoch: 1,
+        };
+        let shown = format!("{user:?}");
+        assert!(shown.contains("ann@example.com") && !shown.contains("argon2id"), "{shown}");
+    }
 }
