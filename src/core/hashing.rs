@@ -201,14 +201,9 @@ fn hashing_thread(jobs: &Mutex<Receiver<Job>>, params: &Params) {
         let answer = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match &job.work {
             Work::Hash(password) => hash_with(params, memory, password.expose()).map(Verified::YesRehashed),
             Work::Verify { password, stored } => verify_with(params, memory, password.expose(), stored),
-            Work::Dummy(dummy) => {
-                let mut larger = memory.fit(dummy);
-                let hashed = match larger.as_mut() {
-                    Some(larger) => hash_with(dummy, larger, DUMMY_PASSWORD),
-                    None => hash_with(dummy, memory, DUMMY_PASSWORD),
-                };
-                hashed.map(Verified::YesRehashed)
-            }
+            Work::Dummy(dummy) => memory
+                .with_room(dummy, |room| hash_with(dummy, room, DUMMY_PASSWORD))
+                .map(Verified::YesRehashed),
         }))
         .unwrap_or_else(|_| Err(anyhow::anyhow!("a password hash panicked")));
         let _ = job.reply.send(answer);
@@ -239,10 +234,14 @@ impl Memory {
         Self(vec![Block::new(); params.block_count()])
     }
 
-    /// Room for `params` when this memory is too small (a stored hash that
-    /// asks for more than the configured cost): a larger one for this hash only.
-    fn fit(&self, params: &Params) -> Option<Memory> {
-        (params.block_count() > self.0.len()).then(|| Memory::for_params(params))
+    /// Runs `hash` on this memory, or on a larger one for this hash only
+    /// when `params` ask for more than it holds (a stored hash costlier
+    /// than the configured cost).
+    fn with_room<T>(&mut self, params: &Params, hash: impl FnOnce(&mut Memory) -> T) -> T {
+        if params.block_count() > self.0.len() {
+            return hash(&mut Memory::for_params(params));
+        }
+        hash(self)
     }
 }
 
@@ -279,13 +278,11 @@ fn verify_with(
     let params = Params::try_from(&parsed).map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut computed = [0u8; Output::MAX_LENGTH];
     let computed = &mut computed[..expected.as_bytes().len()];
-    let mut larger = memory.fit(&params);
-    let blocks = match larger.as_mut() {
-        Some(larger) => &mut larger.0[..],
-        None => &mut memory.0[..],
-    };
-    Argon2::new(algorithm, version, params)
-        .hash_password_into_with_memory(password, salt.as_ref(), computed, blocks)
+    let argon = Argon2::new(algorithm, version, params.clone());
+    memory
+        .with_room(&params, |room| {
+            argon.hash_password_into_with_memory(password, salt.as_ref(), computed, &mut room.0[..])
+        })
         .map_err(|e| anyhow::anyhow!("checking a password: {e}"))?;
     if !bool::from(computed.ct_eq(expected.as_bytes())) {
         return Ok(Verified::No);

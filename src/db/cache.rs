@@ -135,17 +135,29 @@ impl Cache {
 
     /// Keeps `session`, read (or written) since `since`.
     pub fn keep_session(&self, key_hash: &[u8], session: CachedSession, since: Generation) {
+        self.keep(&self.sessions, key_hash.to_vec(), session, since);
+    }
+
+    /// Keeps `value` in `entries`, unless the cache is off or an
+    /// invalidation came since `since` (the value may be older than it).
+    fn keep<K: Eq + std::hash::Hash, V>(
+        &self,
+        entries: &Mutex<HashMap<K, V>>,
+        key: K,
+        value: V,
+        since: Generation,
+    ) {
         if matches!(self.watch, Watch::Off) {
             return;
         }
-        let mut sessions = lock(&self.sessions);
+        let mut entries = lock(entries);
         if self.generation() != since {
             return;
         }
-        if sessions.len() >= MAX_ENTRIES {
-            sessions.clear();
+        if entries.len() >= MAX_ENTRIES {
+            entries.clear();
         }
-        sessions.insert(key_hash.to_vec(), session);
+        entries.insert(key, value);
     }
 
     pub fn forget_session(&self, key_hash: &[u8]) {
@@ -161,17 +173,7 @@ impl Cache {
     }
 
     pub fn keep_user(&self, user: User, since: Generation) {
-        if matches!(self.watch, Watch::Off) {
-            return;
-        }
-        let mut users = lock(&self.users);
-        if self.generation() != since {
-            return;
-        }
-        if users.len() >= MAX_ENTRIES {
-            users.clear();
-        }
-        users.insert(user.id, Arc::new(user));
+        self.keep(&self.users, user.id, Arc::new(user), since);
     }
 
     /// The account changed: it and every session of it are dropped.

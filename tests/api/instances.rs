@@ -10,7 +10,7 @@ use crate::browser::{
     Browser, assert_page_says, assert_redirects_to, assert_redirects_to_login, assert_status,
     assert_too_many_requests,
 };
-use crate::helpers::{spawn_app, spawn_app_with};
+use crate::helpers::{Instance, TestApp, spawn_app, spawn_app_with};
 use crate::inspect::database_of;
 use crate::mail::wrong_code_for;
 
@@ -24,15 +24,7 @@ on_both_backends! {
 }
 
 async fn a_logout_on_one_instance_ends_the_session_on_the_other_at_once(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let second = app.start_second_instance().await;
-    app.sign_in(&app.browser).await;
-    let on_second = same_browser_on(&app.browser, &second.address);
-    // Both instances have read the session (and may keep it).
-    for _ in 0..3 {
-        assert_status(&app.browser.get("/auth/verify").await, StatusCode::OK);
-        assert_status(&on_second.get("/auth/verify").await, StatusCode::OK);
-    }
+    let (app, _second, on_second) = signed_in_on_two_instances(backend).await;
 
     assert_redirects_to_login(&app.browser.log_out().await);
 
@@ -41,14 +33,7 @@ async fn a_logout_on_one_instance_ends_the_session_on_the_other_at_once(backend:
 }
 
 async fn disabling_an_account_ends_its_sessions_on_every_instance_at_once(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let second = app.start_second_instance().await;
-    app.sign_in(&app.browser).await;
-    let on_second = same_browser_on(&app.browser, &second.address);
-    for _ in 0..3 {
-        assert_status(&app.browser.get("/auth/verify").await, StatusCode::OK);
-        assert_status(&on_second.get("/auth/verify").await, StatusCode::OK);
-    }
+    let (app, _second, on_second) = signed_in_on_two_instances(backend).await;
 
     app.cli.run_ok(&["user", "disable", &app.user.email], None).await;
 
@@ -57,10 +42,7 @@ async fn disabling_an_account_ends_its_sessions_on_every_instance_at_once(backen
 }
 
 async fn a_new_name_reaches_every_instance_at_once(backend: Backend) {
-    let app = spawn_app(backend).await;
-    let second = app.start_second_instance().await;
-    app.sign_in(&app.browser).await;
-    let on_second = same_browser_on(&app.browser, &second.address);
+    let (app, _second, on_second) = signed_in_on_two_instances(backend).await;
     for browser in [&app.browser, &on_second] {
         assert_eq!(browser.get("/auth/verify").await.header("remote-name"), Some(app.user.email.as_str()));
     }
@@ -144,6 +126,21 @@ async fn password_failures_on_two_instances_add_up_to_one_run(backend: Backend) 
 
 /// A copy of `browser`, cookies and all, talking to the instance at `address`
 /// (cookies are per host, not per port: a load balancer in miniature).
+/// The app and a second instance on its database, and the app's browser,
+/// signed in, on the second instance too. Both instances have read the
+/// session and the account (and may keep them).
+async fn signed_in_on_two_instances(backend: Backend) -> (TestApp, Instance, Browser) {
+    let app = spawn_app(backend).await;
+    let second = app.start_second_instance().await;
+    app.sign_in(&app.browser).await;
+    let on_second = same_browser_on(&app.browser, &second.address);
+    for _ in 0..3 {
+        assert_status(&app.browser.get("/auth/verify").await, StatusCode::OK);
+        assert_status(&on_second.get("/auth/verify").await, StatusCode::OK);
+    }
+    (app, second, on_second)
+}
+
 fn same_browser_on(browser: &Browser, address: &str) -> Browser {
     let mut copy = browser.fork();
     copy.base = address.to_owned();
