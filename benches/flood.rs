@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use common::{PASSWORD, account, client, csrf_of, report, start_portal};
+use common::{PASSWORD, account, client, csrf_of, percentile, report, start_portal};
 
 mod common;
 
@@ -61,12 +61,6 @@ async fn main() -> anyhow::Result<()> {
     let verdict = if p99 <= Duration::from_millis(10) { "ok" } else { "ABOVE" };
     println!("p99 of GET /login under the flood: {p99:.2?} (goal ≤ 10 ms) {verdict}");
     Ok(())
-}
-
-fn percentile(times: &[Duration], q: f64) -> Duration {
-    let mut sorted = times.to_vec();
-    sorted.sort();
-    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
 }
 
 async fn flood_password_step(

@@ -2,23 +2,15 @@
 //! own and no rate limit in the way, a cookie-keeping client, the CSRF field
 //! of a page, and a latency report.
 
+mod sign_in;
+
 use std::net::TcpListener;
 use std::time::Duration;
 
 use gatehouse::config::Settings;
-use gatehouse::core::hashing::PasswordHasher;
-use gatehouse::db::{Db, users};
-use gatehouse::domain::email::EmailAddress;
-use gatehouse::domain::password::Password;
+use gatehouse::db::Db;
 use gatehouse::web::server::Application;
-
-pub const PASSWORD: &str = "a benchmark passphrase";
-
-/// Account `n` of the benchmark, with `PASSWORD`. Each signs in once: the
-/// limits per account (3 codes per 15 minutes, 50 wrong codes a day) stay.
-pub fn account(n: usize) -> String {
-    format!("bench{n}@example.com")
-}
+pub use sign_in::{PASSWORD, account, add_accounts, csrf_of};
 
 /// Starts the portal on SQLite in `dir` with `accounts` accounts, the
 /// limits per IP and per deployment lifted and `configure`'s changes;
@@ -43,11 +35,7 @@ pub async fn start_portal(
     configure(&mut settings);
     let db = Db::connect(&settings.database_url).await?;
     db.migrate().await?;
-    let hasher = PasswordHasher::new(&settings.check()?.hashing)?;
-    let hash = hasher.hash(&Password::new_secret(PASSWORD.into())?).await?;
-    for n in 0..accounts {
-        users::insert(&db, &EmailAddress::parse(&account(n))?, None, &hash, 0).await?;
-    }
+    add_accounts(&db, accounts).await?;
     let app = Application::build_with_listener(settings, listener).await?;
     tokio::spawn(app.run_until_stopped());
     Ok(base)
@@ -57,22 +45,22 @@ pub fn client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build()?)
 }
 
-pub fn csrf_of(page: &str) -> String {
-    let start = page.find("name=\"csrf\" value=\"").map(|i| i + 19).unwrap_or(0);
-    page[start..].split('"').next().unwrap_or_default().to_owned()
-}
-
 /// Prints p50, p90, p99 and the maximum of `times`.
 pub fn report(what: &str, times: &[Duration]) {
-    let mut sorted = times.to_vec();
-    sorted.sort();
-    let at = |q: f64| sorted[((sorted.len() as f64 - 1.0) * q).round() as usize];
+    let at = |q| percentile(times, q);
     println!(
         "{what:<44} n={:<5} p50={:>8.2?} p90={:>8.2?} p99={:>8.2?} max={:>8.2?}",
-        sorted.len(),
+        times.len(),
         at(0.5),
         at(0.9),
         at(0.99),
         at(1.0)
     );
+}
+
+/// The `q` quantile of `times` (0.99: p99), by the nearest rank.
+pub fn percentile(times: &[Duration], q: f64) -> Duration {
+    let mut sorted = times.to_vec();
+    sorted.sort();
+    sorted[((sorted.len() as f64 - 1.0) * q).round() as usize]
 }

@@ -21,6 +21,8 @@ mod bare;
 #[path = "../common/load.rs"]
 mod load;
 mod portal;
+#[path = "../common/sign_in.rs"]
+mod sign_in;
 #[path = "../../tests/api/smtp_sink.rs"]
 mod smtp_sink;
 mod steps;

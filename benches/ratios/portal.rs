@@ -7,14 +7,10 @@ use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gatehouse::config::Settings;
-use gatehouse::core::hashing::PasswordHasher;
-use gatehouse::db::{Db, users};
-use gatehouse::domain::email::EmailAddress;
-use gatehouse::domain::password::Password;
+use gatehouse::db::Db;
 use sqlx::{AssertSqlSafe, Connection as _, PgConnection};
 
-pub const PASSWORD: &str = "a benchmark passphrase";
+use crate::sign_in::add_accounts;
 
 /// A database to run on: a temporary SQLite file, or a new Postgres database.
 pub struct Backend {
@@ -77,21 +73,11 @@ pub async fn backends() -> Vec<Backend> {
     }
 }
 
-/// Migrates the database and adds `count` accounts `bench{n}@example.com`,
-/// all with `PASSWORD` (one hash, so preparing costs one hash).
+/// Migrates the database and adds `count` accounts (`sign_in::account`).
 pub async fn prepare(url: &str, count: usize) -> anyhow::Result<()> {
     let db = Db::connect(url).await?;
     db.migrate().await?;
-    let config = Settings::default().check()?;
-    let hash = PasswordHasher::new(&config.hashing)?.hash(&Password::new_secret(PASSWORD.into())?).await?;
-    for n in 0..count {
-        users::insert(&db, &EmailAddress::parse(&account(n))?, None, &hash, 0).await?;
-    }
-    Ok(())
-}
-
-pub fn account(n: usize) -> String {
-    format!("bench{n}@example.com")
+    add_accounts(&db, count).await
 }
 
 /// A server process, killed on drop.

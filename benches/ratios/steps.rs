@@ -12,7 +12,8 @@ use tokio::sync::Mutex;
 
 use crate::bare::argon2_ceiling;
 use crate::load::hammer;
-use crate::portal::{Backend, PASSWORD, account, prepare, start_bare_page, start_portal};
+use crate::portal::{Backend, prepare, start_bare_page, start_portal};
+use crate::sign_in::{PASSWORD, account, csrf_of};
 use crate::smtp_sink::SmtpSink;
 use crate::{ACCOUNTS, CONNECTIONS, LOAD_FOR, Row};
 
@@ -102,11 +103,6 @@ fn cookies(jar: &mut HashMap<String, String>, response: &reqwest::Response) -> S
         }
     }
     jar.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("; ")
-}
-
-fn csrf_of(page: &str) -> String {
-    let start = page.find("name=\"csrf\" value=\"").map_or(0, |i| i + 19);
-    page[start..].split('"').next().unwrap_or_default().to_owned()
 }
 
 /// The password step for account `n`; returns its waiting sign-in.
