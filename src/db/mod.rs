@@ -151,11 +151,18 @@ impl Db {
                 let pool = SqlitePool::connect_with((*sqlite.options).clone()).await?;
                 let migrated = SQLITE_MIGRATIONS.run(&pool).await;
                 pool.close().await;
-                migrated
+                migrated.context("applying database migrations")?;
+                // On a new database the pool's connection was the only one
+                // in the WAL, and closing it removed the WAL index (`-shm`)
+                // that the cache watches: a read puts it back.
+                let schema = sqlx::query("SELECT count(*) FROM sqlite_schema");
+                schema.execute(&mut *sqlite.lock().await).await.context("reading the migrated database")?;
+                Ok(())
             }
-            Pool::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await,
+            Pool::Postgres(pool) => {
+                POSTGRES_MIGRATIONS.run(pool).await.context("applying database migrations")
+            }
         }
-        .context("applying database migrations")
     }
 
     pub fn pool(&self) -> &Pool {

@@ -215,4 +215,18 @@ mod tests {
         let shown = format!("{user:?}");
         assert!(shown.contains("ann@example.com") && !shown.contains("argon2id"), "{shown}");
     }
+
+    /// A first start creates the database; its accounts must be cached from
+    /// the start, not only after a restart.
+    #[tokio::test]
+    async fn accounts_are_cached_on_a_database_created_at_this_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/new.db", dir.path().display())).await.unwrap();
+        db.migrate().await.unwrap();
+        let db = db.with_cache();
+        let email = EmailAddress::parse("ann@example.com").unwrap();
+        let id = insert(&db, &email, None, "hash", 1).await.unwrap();
+        find_by_id(&db, id).await.unwrap().expect("the account");
+        assert!(db.cache().user(id).is_some(), "the account read was not cached");
+    }
 }
