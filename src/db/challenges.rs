@@ -6,7 +6,9 @@
 
 use super::flows::{NewFlow, insert_flow};
 use super::outbox::{NewMail, insert_mail};
-use super::{Db, with_pool};
+use sqlx::AssertSqlSafe;
+
+use super::{Db, Pool, with_pool};
 use crate::domain::mail::MailProgress;
 use crate::domain::purpose::Purpose;
 
@@ -243,46 +245,52 @@ pub enum FlowEnd {
     Refuse,
 }
 
-fn end_flow_sql(end: FlowEnd) -> &'static str {
-    match end {
-        FlowEnd::Finish => "UPDATE flows SET finished_at = $2 WHERE id = $1",
-        FlowEnd::Approve => "UPDATE flows SET approved_at = $2 WHERE id = $1",
-        FlowEnd::Refuse => "UPDATE flows SET refused_at = $2 WHERE id = $1",
+impl FlowEnd {
+    /// The column of `flows` that records this end.
+    fn column(self) -> &'static str {
+        match self {
+            FlowEnd::Finish => "finished_at",
+            FlowEnd::Approve => "approved_at",
+            FlowEnd::Refuse => "refused_at",
+        }
     }
 }
 
-/// Runs `$consume` on `$pool` (a query that uses a challenge and returns
-/// its flow's id) and ends that flow as `$end` says, in one transaction;
-/// evaluates to whether it won.
-macro_rules! consume_and_end {
-    ($pool:expr, $consume:expr, $end:expr, $now:expr) => {{
-        let mut tx = $pool.begin().await?;
-        let flow: Option<i64> = $consume.fetch_optional(&mut *tx).await?;
-        match flow {
-            None => Ok(false),
-            Some(flow) => {
-                sqlx::query(end_flow_sql($end)).bind(flow).bind($now).execute(&mut *tx).await?;
-                tx.commit().await?;
-                Ok(true)
-            }
-        }
-    }};
+/// Uses the live challenge whose `key` column is `$1` (`$2` is now, `$3`
+/// the attempt limit) and ends its flow as `end` says, in one round trip:
+/// one statement on Postgres; on SQLite two in one batch, the second only
+/// if the first used the challenge. Should the process stop between those
+/// two, the challenge is used and its flow merely runs out: nothing can
+/// use either any more. Changes rows only when this call won.
+fn use_and_end_sql(pool: &Pool, key: &str, end: FlowEnd) -> String {
+    let (live, column) = (live!(), end.column());
+    let used = format!("UPDATE challenges SET used_at = $2 WHERE {key} = $1 AND {live}");
+    match pool {
+        Pool::Postgres(_) => format!(
+            "WITH used AS ({used} RETURNING flow_id) UPDATE flows SET {column} = $2 FROM used WHERE flows.id = used.flow_id"
+        ),
+        Pool::Sqlite(_) => format!(
+            "{used}; UPDATE flows SET {column} = $2 \
+             WHERE changes() = 1 AND id = (SELECT flow_id FROM challenges WHERE {key} = $1)"
+        ),
+    }
 }
 
 /// Uses challenge `id` after a right code, while it is live with attempts
 /// left, and finishes its flow; true when this call won.
 pub async fn consume(db: &Db, id: i64, now: i64, max_attempts: i32) -> Result<bool, sqlx::Error> {
-    let sql = concat!("UPDATE challenges SET used_at = $2 WHERE id = $1 AND ", live!(), " RETURNING flow_id");
-    with_pool!(db, pool => consume_and_end!(
-        pool,
-        sqlx::query_scalar(sql).bind(id).bind(now).bind(max_attempts),
-        FlowEnd::Finish,
-        now
-    ))
+    let sql = use_and_end_sql(db.pool(), "id", FlowEnd::Finish);
+    with_pool!(db, pool => sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .bind(now)
+        .bind(max_attempts)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected() > 0))
 }
 
 /// Uses the live challenge whose link hashes to `link_hash` and ends its
-/// flow as `end` says, in one transaction; true when this call won.
+/// flow as `end` says; true when this call won.
 pub async fn use_link(
     db: &Db,
     link_hash: &[u8],
@@ -290,15 +298,12 @@ pub async fn use_link(
     max_attempts: i32,
     end: FlowEnd,
 ) -> Result<bool, sqlx::Error> {
-    let sql = concat!(
-        "UPDATE challenges SET used_at = $2 WHERE link_hash = $1 AND ",
-        live!(),
-        " RETURNING flow_id"
-    );
-    with_pool!(db, pool => consume_and_end!(
-        pool,
-        sqlx::query_scalar(sql).bind(link_hash).bind(now).bind(max_attempts),
-        end,
-        now
-    ))
+    let sql = use_and_end_sql(db.pool(), "link_hash", end);
+    with_pool!(db, pool => sqlx::query(AssertSqlSafe(sql))
+        .bind(link_hash)
+        .bind(now)
+        .bind(max_attempts)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected() > 0))
 }

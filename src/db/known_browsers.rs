@@ -1,8 +1,10 @@
 //! The `known_browsers` table: which browsers (by the hash of their cookie
 //! token) have completed a sign-in to which account.
 
-use super::outbox::{NewMail, insert_mail};
-use super::{Db, with_pool};
+use sqlx::AssertSqlSafe;
+
+use super::outbox::{NewMail, mail_insert};
+use super::{Db, Pool, with_pool};
 
 /// A browser not seen for this long is forgotten, and a sign-in from it is new again.
 pub const FORGOTTEN_AFTER_SECS: i64 = 400 * 86_400;
@@ -31,8 +33,11 @@ pub async fn touch(db: &Db, user_id: i64, token_hash: &[u8], now: i64) -> Result
         .map(|done| done.rows_affected() == 1))
 }
 
-/// Remembers a new browser for the account and, in the same transaction,
-/// queues the notice that tells its owner.
+/// Remembers a new browser for the account and queues the notice that
+/// tells its owner, in one round trip: one statement on Postgres; on SQLite
+/// two in one batch, the notice first, so that a process stopped between
+/// them can only tell the owner of a browser it then forgets, never
+/// remember one unannounced.
 pub async fn remember(
     db: &Db,
     user_id: i64,
@@ -40,14 +45,31 @@ pub async fn remember(
     now: i64,
     notice: Option<&NewMail>,
 ) -> Result<(), sqlx::Error> {
-    let sql = "INSERT INTO known_browsers (user_id, token_hash, first_seen, last_seen) VALUES ($1, $2, $3, $3) \
-               ON CONFLICT (user_id, token_hash) DO UPDATE SET last_seen = excluded.last_seen";
-    with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        sqlx::query(sql).bind(user_id).bind(token_hash).bind(now).execute(&mut *tx).await?;
-        if let Some(notice) = notice {
-            insert_mail!(&mut *tx, notice, None::<i64>, now).await?;
-        }
-        tx.commit().await
-    })
+    const REMEMBER: &str = "INSERT INTO known_browsers (user_id, token_hash, first_seen, last_seen) \
+                            VALUES ($1, $2, $3, $3) \
+                            ON CONFLICT (user_id, token_hash) DO UPDATE SET last_seen = excluded.last_seen";
+    let Some(notice) = notice else {
+        return with_pool!(db, pool => sqlx::query(REMEMBER)
+            .bind(user_id)
+            .bind(token_hash)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(drop));
+    };
+    let queue = mail_insert!("$4", "NULL", "$5", "$6", "$3");
+    let sql = match db.pool() {
+        Pool::Postgres(_) => format!("WITH remembered AS ({REMEMBER} RETURNING 1) {queue} FROM remembered"),
+        Pool::Sqlite(_) => format!("{queue}; {REMEMBER}"),
+    };
+    with_pool!(db, pool => sqlx::query(AssertSqlSafe(sql))
+        .bind(user_id)
+        .bind(token_hash)
+        .bind(now)
+        .bind(notice.kind.as_str())
+        .bind(&notice.recipient)
+        .bind(&notice.body)
+        .execute(pool)
+        .await
+        .map(drop))
 }

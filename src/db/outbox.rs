@@ -4,6 +4,8 @@
 //! the outcome — so no row is sent twice while its sender is alive, and a
 //! row whose sender died is taken up again when the lease runs out.
 
+use sqlx::AssertSqlSafe;
+
 use super::{Db, Pool, with_pool};
 use crate::domain::mail::{MailKind, MailProgress, OutboxStatus};
 
@@ -15,21 +17,41 @@ pub struct NewMail {
     pub body: Vec<u8>,
 }
 
+/// `INSERT INTO outbox … SELECT` of one mail, its values the placeholders
+/// (or literals) given, for statements that queue a mail with another
+/// write: a `VALUES` list would not take Postgres's `FROM` after it.
+macro_rules! mail_insert {
+    ($kind:literal, $challenge_id:literal, $recipient:literal, $body:literal, $now:literal) => {
+        concat!(
+            "INSERT INTO outbox (kind, challenge_id, recipient, body, next_attempt_at, created_at) SELECT ",
+            $kind,
+            ", ",
+            $challenge_id,
+            ", ",
+            $recipient,
+            ", ",
+            $body,
+            ", ",
+            $now,
+            ", ",
+            $now
+        )
+    };
+}
+pub(crate) use mail_insert;
+
 /// Inserts `$mail` (a `&NewMail`) for challenge `$challenge_id` at `$now`
 /// through `$executor`, so that callers can queue a mail inside their own
 /// transaction.
 macro_rules! insert_mail {
     ($executor:expr, $mail:expr, $challenge_id:expr, $now:expr) => {
-        sqlx::query(
-            "INSERT INTO outbox (kind, challenge_id, recipient, body, next_attempt_at, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $5)",
-        )
-        .bind($mail.kind.as_str())
-        .bind($challenge_id)
-        .bind(&$mail.recipient)
-        .bind(&$mail.body)
-        .bind($now)
-        .execute($executor)
+        sqlx::query($crate::db::outbox::mail_insert!("$1", "$2", "$3", "$4", "$5"))
+            .bind($mail.kind.as_str())
+            .bind($challenge_id)
+            .bind(&$mail.recipient)
+            .bind(&$mail.body)
+            .bind($now)
+            .execute($executor)
     };
 }
 pub(crate) use insert_mail;
@@ -126,9 +148,9 @@ pub async fn claim(
     row.map(Claimed::try_from).transpose()
 }
 
-/// The SMTP server accepted the mail: the row is settled and its body erased,
-/// and a code's validity clock starts now (same transaction). False when the
-/// lease was lost meanwhile, and nothing was recorded.
+/// The SMTP server accepted the mail: the row is settled and its body
+/// erased, and a code's validity clock starts now. False when the lease was
+/// lost meanwhile, and nothing was recorded.
 pub async fn mark_sent(
     db: &Db,
     id: i64,
@@ -137,22 +159,38 @@ pub async fn mark_sent(
     code_ttl_secs: i64,
 ) -> Result<bool, sqlx::Error> {
     let settle = "UPDATE outbox SET status = 'sent', sent_at = $3, body = NULL, lease_until = NULL, last_error = NULL \
-                  WHERE id = $1 AND lease_token = $2 AND status = 'sending' RETURNING challenge_id";
-    let start_clock = "UPDATE challenges SET mail_status = 'sent', mail_sent_at = $2, expires_at = $3 \
-                       WHERE id = $1 AND used_at IS NULL AND replaced_at IS NULL";
-    with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let Some(challenge_id) =
-            sqlx::query_scalar::<_, Option<i64>>(settle).bind(id).bind(token).bind(now).fetch_optional(&mut *tx).await?
-        else {
-            return Ok(false);
-        };
-        if let Some(challenge_id) = challenge_id {
-            sqlx::query(start_clock).bind(challenge_id).bind(now).bind(now + code_ttl_secs).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
-    })
+                  WHERE id = $1 AND lease_token = $2 AND status = 'sending'";
+    let start_clock = "UPDATE challenges SET mail_status = 'sent', mail_sent_at = $3, expires_at = $4";
+    let sql = settle_and_show(db.pool(), settle, start_clock, "used_at IS NULL AND replaced_at IS NULL");
+    with_pool!(db, pool => sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .bind(token)
+        .bind(now)
+        .bind(now + code_ttl_secs)
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected() > 0))
+}
+
+/// Settles an outbox row (`settle`, an UPDATE of row `$1`) and, if it did
+/// and the mail carries a code, shows it on the challenge (`show`, an
+/// UPDATE of `challenges` with its `SET` and no `WHERE`, applied `when`),
+/// in one round trip: one statement on Postgres; on SQLite two in one
+/// batch, the second only after the first. Should the process stop between
+/// those two, the code page shows the mail's progress as it was, and the
+/// code's clock runs from its creation, not its sending: never longer.
+/// Changes rows only when the row was settled.
+fn settle_and_show(pool: &Pool, settle: &str, show: &str, when: &str) -> String {
+    match pool {
+        Pool::Postgres(_) => format!(
+            "WITH settled AS ({settle} RETURNING challenge_id), \
+             shown AS ({show} FROM settled WHERE challenges.id = settled.challenge_id AND {when}) \
+             SELECT 1 FROM settled"
+        ),
+        Pool::Sqlite(_) => format!(
+            "{settle}; {show} WHERE changes() = 1 AND id = (SELECT challenge_id FROM outbox WHERE id = $1) AND {when}"
+        ),
+    }
 }
 
 /// How an attempt that did not deliver ends.
@@ -178,28 +216,20 @@ pub async fn mark_setback(db: &Db, id: i64, token: &[u8], setback: Setback<'_>) 
     };
     let settle = "UPDATE outbox SET status = $3, next_attempt_at = COALESCE($4, next_attempt_at), \
                   last_error = $5, lease_until = NULL, body = CASE WHEN $6 THEN body ELSE NULL END \
-                  WHERE id = $1 AND lease_token = $2 AND status = 'sending' RETURNING challenge_id";
-    let show = "UPDATE challenges SET mail_status = $2 WHERE id = $1 AND mail_status <> 'sent'";
-    with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let Some(challenge_id) = sqlx::query_scalar::<_, Option<i64>>(settle)
-            .bind(id)
-            .bind(token)
-            .bind(status.as_str())
-            .bind(next_at)
-            .bind(error)
-            .bind(keep_body)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(false);
-        };
-        if let (Some(challenge_id), Some(progress)) = (challenge_id, progress) {
-            sqlx::query(show).bind(challenge_id).bind(progress.as_str()).execute(&mut *tx).await?;
-        }
-        tx.commit().await?;
-        Ok(true)
-    })
+                  WHERE id = $1 AND lease_token = $2 AND status = 'sending'";
+    let show = "UPDATE challenges SET mail_status = $7";
+    let sql = settle_and_show(db.pool(), settle, show, "$7 IS NOT NULL AND mail_status <> 'sent'");
+    with_pool!(db, pool => sqlx::query(AssertSqlSafe(sql))
+        .bind(id)
+        .bind(token)
+        .bind(status.as_str())
+        .bind(next_at)
+        .bind(error)
+        .bind(keep_body)
+        .bind(progress.map(MailProgress::as_str))
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected() > 0))
 }
 
 /// How many rows are in each status.
