@@ -9,7 +9,9 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::cache::{CachedSession, session_changed};
-use super::{Db, Pool, announce, unit, with_pool};
+use sqlx::AssertSqlSafe;
+
+use super::{Db, Pool, with_pool};
 
 /// The hash under which a session key is stored.
 pub fn key_hash(key: &str) -> Vec<u8> {
@@ -98,20 +100,18 @@ pub async fn update(db: &Db, row: &SessionRow<'_>, now: i64) -> Result<bool, sql
     );
     db.cache().forget_session(row.key_hash);
     let since = db.cache().generation();
-    let updated = with_pool!(db, pool => {
-        let mut tx = pool.begin().await?;
-        let updated = sqlx::query(sql)
-            .bind(row.key_hash)
-            .bind(row.state)
-            .bind(row.user_id)
-            .bind(row.expires_at)
-            .bind(now)
-            .bind(row.epoch)
-            .execute(&mut *tx).await?.rows_affected() == 1;
-        announce!(db.pool(), &mut *tx, session_changed(row.key_hash))?;
-        tx.commit().await?;
-        updated
-    });
+    let sql = announced(db.pool(), sql, "$7");
+    let updated = with_pool!(db, pool => sqlx::query(AssertSqlSafe(sql))
+        .bind(row.key_hash)
+        .bind(row.state)
+        .bind(row.user_id)
+        .bind(row.expires_at)
+        .bind(now)
+        .bind(row.epoch)
+        .bind(session_changed(row.key_hash))
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected() == 1))?;
     if updated {
         db.cache().keep_session(row.key_hash, row.cached(), since);
     }
@@ -162,21 +162,23 @@ pub async fn touch(
 /// tells every instance.
 pub async fn delete(db: &Db, key_hash: &[u8]) -> Result<(), sqlx::Error> {
     db.cache().forget_session(key_hash);
-    match db.pool() {
-        Pool::Sqlite(sqlite) => sqlx::query("DELETE FROM sessions WHERE key_hash = $1")
-            .bind(key_hash)
-            .execute(&mut *unit::sqlite(sqlite).await)
-            .await
-            .map(drop),
-        // One statement: the notice goes out with the deletion, if there was one.
-        Pool::Postgres(pool) => sqlx::query(
-            "WITH gone AS (DELETE FROM sessions WHERE key_hash = $1 RETURNING key_hash) \
-             SELECT pg_notify('gatehouse_changes', $2) FROM gone",
-        )
+    let sql = announced(db.pool(), "DELETE FROM sessions WHERE key_hash = $1", "$2");
+    with_pool!(db, pool => sqlx::query(AssertSqlSafe(sql))
         .bind(key_hash)
         .bind(session_changed(key_hash))
-        .execute(&mut *unit::postgres(pool).await?)
+        .execute(pool)
         .await
-        .map(drop),
+        .map(drop))
+}
+
+/// `write` (an UPDATE or DELETE of sessions) that, on Postgres, announces
+/// the notice in parameter `notice` to every instance if it changed a row,
+/// in the same statement; it changes as many rows as `write` does.
+fn announced(pool: &Pool, write: &str, notice: &str) -> String {
+    match pool {
+        Pool::Sqlite(_) => write.to_owned(),
+        Pool::Postgres(_) => format!(
+            "WITH written AS ({write} RETURNING key_hash) SELECT pg_notify('gatehouse_changes', {notice}) FROM written"
+        ),
     }
 }
