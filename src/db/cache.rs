@@ -2,26 +2,26 @@
 //! id — kept in memory, and dropped the moment the database may hold
 //! something newer, written by this instance, another instance or the CLI:
 //!
-//! - SQLite: the WAL index header (the first 96 bytes of the `-shm` file,
-//!   <https://www.sqlite.org/walformat.html#the_wal_index_header>) changes
-//!   with every commit of any connection, in any process. It is read (one
-//!   `pread`) before every use of the cache; when it changed, everything
-//!   cached is dropped. Nothing is ever served that a commit could have
-//!   changed.
+//! - SQLite: the WAL index header (`wal_index`) changes with every commit
+//!   of any connection, in any process. It is read (one `pread`) before
+//!   every use of the cache; when a commit other than this instance's own
+//!   came, everything cached is dropped. Nothing is ever served that such a
+//!   commit could have changed.
 //! - Postgres: every write to a cached row notifies (`NOTIFY
 //!   gatehouse_changes`, sent at commit) and every instance listens; the
 //!   cache is off whenever the listening connection is not up.
 //!
-//! Writes of this instance update or drop their entries at once. A read
-//! that raced an invalidation is not cached (`Generation`).
+//! Writes of this instance update or drop their entries themselves, once
+//! they landed (sessions: before the connection is given back, so that
+//! the cache takes them in the database's order). A read that raced an
+//! invalidation or such a write is not cached (`Generation`).
 
 use std::collections::HashMap;
-use std::os::unix::fs::FileExt as _;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::users::User;
+use super::wal_index::{Header, WalIndex};
 
 /// Entries kept at most; past it, the cache starts afresh.
 const MAX_ENTRIES: usize = 100_000;
@@ -39,8 +39,8 @@ pub struct CachedSession {
 enum Watch {
     /// Nothing is cached (the CLI, the tests' inspection, an in-memory database).
     Off,
-    /// SQLite in WAL mode: the `-shm` file and the header last seen.
-    WalIndex { shm: std::fs::File, seen: Mutex<[u8; 48]> },
+    /// SQLite in WAL mode: its WAL index and the header last seen.
+    WalIndex { index: Arc<WalIndex>, seen: Mutex<Header> },
     /// Postgres: on while the listener is connected.
     Notified { live: AtomicBool },
 }
@@ -70,13 +70,10 @@ impl Cache {
         Self::with(Watch::Off)
     }
 
-    /// A cache that watches the SQLite database `file` (in WAL mode).
-    pub fn watching_sqlite(file: &Path) -> std::io::Result<Self> {
-        let mut shm = file.as_os_str().to_owned();
-        shm.push("-shm");
-        let shm = std::fs::File::open(shm)?;
-        let seen = Mutex::new(read_header(&shm)?.unwrap_or([0; 48]));
-        Ok(Self::with(Watch::WalIndex { shm, seen }))
+    /// A cache that watches the WAL index of a SQLite database.
+    pub fn watching_sqlite(index: Arc<WalIndex>) -> Self {
+        let seen = Mutex::new(index.header().unwrap_or([0; 48]));
+        Self::with(Watch::WalIndex { index, seen })
     }
 
     /// A cache fed by Postgres notifications; off until `listening(true)`.
@@ -99,18 +96,22 @@ impl Cache {
         match &self.watch {
             Watch::Off => false,
             Watch::Notified { live } => live.load(Ordering::SeqCst),
-            Watch::WalIndex { shm, seen } => {
-                let now = read_header(shm).ok().flatten();
+            Watch::WalIndex { index, seen } => {
                 let mut seen = lock(seen);
-                if now.is_some_and(|header| header == *seen) {
-                    return true;
+                match index.header() {
+                    Some(now) if now == *seen => true,
+                    Some(now) => {
+                        if !index.only_ours_between(&seen, &now) {
+                            self.forget_everything();
+                        }
+                        *seen = now;
+                        true
+                    }
+                    None => {
+                        self.forget_everything();
+                        false
+                    }
                 }
-                self.forget_everything();
-                if let Some(header) = now {
-                    *seen = header;
-                }
-                // Unchanged from now on only if the header could be read whole.
-                now.is_some()
             }
         }
     }
@@ -197,19 +198,6 @@ impl Cache {
             _ => self.forget_everything(),
         }
     }
-}
-
-/// The two copies of the WAL index header, if they agree (a writer is not
-/// halfway through them) and the file holds them.
-fn read_header(shm: &std::fs::File) -> std::io::Result<Option<[u8; 48]>> {
-    let mut both = [0u8; 96];
-    match shm.read_exact_at(&mut both, 0) {
-        Ok(()) => {}
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(None),
-        Err(e) => return Err(e),
-    }
-    let (first, second) = both.split_at(48);
-    Ok((first == second).then(|| first.try_into().expect("48 bytes")))
 }
 
 /// What a notification says, for `notified_of`.

@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod sessions;
 pub mod unit;
 pub mod users;
+mod wal_index;
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use sqlx::sqlite::{
 };
 
 use cache::Cache;
+use wal_index::WalIndex;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
@@ -180,12 +182,13 @@ impl Db {
     }
 
     /// Puts the cache in front of sessions and accounts (the server does;
-    /// the CLI does not). On Postgres this starts the listener that tells
-    /// the cache of every instance's writes; it stops with the last clone.
-    pub fn with_cache(mut self) -> Self {
+    /// the CLI does not). On SQLite this tells the cache of the commits of
+    /// this instance's connection; on Postgres it starts the listener that
+    /// tells the cache of every instance's writes, stopped with the last clone.
+    pub async fn with_cache(mut self) -> Self {
         match &self.pool {
-            Pool::Sqlite(pool) => match Cache::watching_sqlite(pool.options.get_filename()) {
-                Ok(cache) => self.cache = Arc::new(cache),
+            Pool::Sqlite(pool) => match watch_wal_index(pool).await {
+                Ok(index) => self.cache = Arc::new(Cache::watching_sqlite(index)),
                 // An in-memory database, say: every read goes to SQLite.
                 Err(e) => tracing::info!(error = %e, "sessions and accounts are read without a cache"),
             },
@@ -226,6 +229,13 @@ impl Db {
         }
         Ok(())
     }
+}
+
+/// The WAL index of the SQLite database, told of the commits of its one connection.
+async fn watch_wal_index(pool: &SqliteConn) -> anyhow::Result<Arc<WalIndex>> {
+    let index = Arc::new(WalIndex::open(pool.options.get_filename())?);
+    index.watch_commits_of(&mut *pool.lock().await).await?;
+    Ok(index)
 }
 
 /// Tells `cache` of every write to a cached row, by any instance, for as

@@ -98,23 +98,25 @@ pub async fn update(db: &Db, row: &SessionRow<'_>, now: i64) -> Result<bool, sql
         "WHERE key_hash = $1 AND expires_at > $5 AND ",
         account_still_valid!()
     );
+    // Nobody is served the old entries while the row changes.
     db.cache().forget_session(row.key_hash);
-    let since = db.cache().generation();
     let sql = announced(db.pool(), sql, "$7");
-    let updated = with_pool!(db, pool => sqlx::query(AssertSqlSafe(sql))
-        .bind(row.key_hash)
-        .bind(row.state)
-        .bind(row.user_id)
-        .bind(row.expires_at)
-        .bind(now)
-        .bind(row.epoch)
-        .bind(session_changed(row.key_hash))
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected() == 1))?;
-    if updated {
-        db.cache().keep_session(row.key_hash, row.cached(), since);
-    }
+    let updated = with_pool!(db, pool => {
+        let updated = sqlx::query(AssertSqlSafe(sql))
+            .bind(row.key_hash)
+            .bind(row.state)
+            .bind(row.user_id)
+            .bind(row.expires_at)
+            .bind(now)
+            .bind(row.epoch)
+            .bind(session_changed(row.key_hash))
+            .execute(pool)
+            .await?
+            .rows_affected()
+            == 1;
+        written(db, row.key_hash, updated.then(|| row.cached()));
+        Ok::<_, sqlx::Error>(updated)
+    })?;
     Ok(updated)
 }
 
@@ -163,12 +165,23 @@ pub async fn touch(
 pub async fn delete(db: &Db, key_hash: &[u8]) -> Result<(), sqlx::Error> {
     db.cache().forget_session(key_hash);
     let sql = announced(db.pool(), "DELETE FROM sessions WHERE key_hash = $1", "$2");
-    with_pool!(db, pool => sqlx::query(AssertSqlSafe(sql))
-        .bind(key_hash)
-        .bind(session_changed(key_hash))
-        .execute(pool)
-        .await
-        .map(drop))
+    with_pool!(db, pool => {
+        let deleted = sqlx::query(AssertSqlSafe(sql)).bind(key_hash).bind(session_changed(key_hash)).execute(pool).await;
+        written(db, key_hash, None);
+        deleted.map(drop)
+    })
+}
+
+/// After a write of session `key_hash` (`now`: what the row holds now, if
+/// known), before the connection is given back: on SQLite, the instance's
+/// own commits leave the cache as it is, so a read that began before the
+/// write must not be kept after it (its generation is now old), and the
+/// cache takes in writes in the order the database did.
+fn written(db: &Db, key_hash: &[u8], now: Option<CachedSession>) {
+    db.cache().forget_session(key_hash);
+    if let Some(session) = now {
+        db.cache().keep_session(key_hash, session, db.cache().generation());
+    }
 }
 
 /// `write` (an UPDATE or DELETE of sessions) that, on Postgres, announces

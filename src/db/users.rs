@@ -223,7 +223,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::connect(&format!("sqlite://{}/new.db", dir.path().display())).await.unwrap();
         db.migrate().await.unwrap();
-        let db = db.with_cache();
+        let db = db.with_cache().await;
         let email = EmailAddress::parse("ann@example.com").unwrap();
         let id = insert(&db, &email, None, "hash", 1).await.unwrap();
         find_by_id(&db, id).await.unwrap().expect("the account");

@@ -46,7 +46,7 @@ impl AppState {
         let keys = config.secret.load()?;
         let db = Db::connect(&config.database_url).await?;
         db.migrate().await?;
-        let db = db.with_cache();
+        let db = db.with_cache().await;
         let link_base = on_origin(&config.public_origin, &urls.link);
         let core = Core::new(&config, db, &keys, link_base, Clock::system())?;
         Ok(Self {
