@@ -7,10 +7,9 @@
 use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
-
-use super::cache::{CachedSession, session_changed};
 use sqlx::AssertSqlSafe;
 
+use super::cache::{CachedSession, session_changed};
 use super::{Db, Pool, with_pool};
 
 /// The hash under which a session key is stored.
