@@ -6,9 +6,7 @@
 
 use super::flows::{NewFlow, insert_flow};
 use super::outbox::{NewMail, insert_mail};
-use sqlx::AssertSqlSafe;
-
-use super::{Db, Pool, with_pool};
+use super::{Db, Pool, changed_a_row, with_pool};
 use crate::domain::mail::MailProgress;
 use crate::domain::purpose::Purpose;
 
@@ -279,14 +277,7 @@ fn use_and_end_sql(pool: &Pool, key: &str, end: FlowEnd) -> String {
 /// Uses challenge `id` after a right code, while it is live with attempts
 /// left, and finishes its flow; true when this call won.
 pub async fn consume(db: &Db, id: i64, now: i64, max_attempts: i32) -> Result<bool, sqlx::Error> {
-    let sql = use_and_end_sql(db.pool(), "id", FlowEnd::Finish);
-    with_pool!(db, pool => sqlx::query(AssertSqlSafe(sql))
-        .bind(id)
-        .bind(now)
-        .bind(max_attempts)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected() > 0))
+    changed_a_row!(db, use_and_end_sql(db.pool(), "id", FlowEnd::Finish), id, now, max_attempts)
 }
 
 /// Uses the live challenge whose link hashes to `link_hash` and ends its
@@ -298,12 +289,5 @@ pub async fn use_link(
     max_attempts: i32,
     end: FlowEnd,
 ) -> Result<bool, sqlx::Error> {
-    let sql = use_and_end_sql(db.pool(), "link_hash", end);
-    with_pool!(db, pool => sqlx::query(AssertSqlSafe(sql))
-        .bind(link_hash)
-        .bind(now)
-        .bind(max_attempts)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected() > 0))
+    changed_a_row!(db, use_and_end_sql(db.pool(), "link_hash", end), link_hash, now, max_attempts)
 }

@@ -1,10 +1,8 @@
 //! The `known_browsers` table: which browsers (by the hash of their cookie
 //! token) have completed a sign-in to which account.
 
-use sqlx::AssertSqlSafe;
-
 use super::outbox::{NewMail, mail_insert};
-use super::{Db, Pool, with_pool};
+use super::{Db, Pool, changed_a_row, with_pool};
 
 /// A browser not seen for this long is forgotten, and a sign-in from it is new again.
 pub const FORGOTTEN_AFTER_SECS: i64 = 400 * 86_400;
@@ -62,14 +60,6 @@ pub async fn remember(
         Pool::Postgres(_) => format!("WITH remembered AS ({REMEMBER} RETURNING 1) {queue} FROM remembered"),
         Pool::Sqlite(_) => format!("{queue}; {REMEMBER}"),
     };
-    with_pool!(db, pool => sqlx::query(AssertSqlSafe(sql))
-        .bind(user_id)
-        .bind(token_hash)
-        .bind(now)
-        .bind(notice.kind.as_str())
-        .bind(&notice.recipient)
-        .bind(&notice.body)
-        .execute(pool)
-        .await
-        .map(drop))
+    let (kind, recipient, body) = (notice.kind.as_str(), &notice.recipient, &notice.body);
+    changed_a_row!(db, sql, user_id, token_hash, now, kind, recipient, body).map(drop)
 }

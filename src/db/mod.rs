@@ -103,6 +103,20 @@ macro_rules! with_pool {
 }
 pub(crate) use with_pool;
 
+/// Runs `$sql` (a `String` built from fixed pieces) with `$bind`s on
+/// whichever database `$db` holds; evaluates to whether it changed a row
+/// (for a statement that ends in a `SELECT`, on Postgres: returned one).
+macro_rules! changed_a_row {
+    ($db:expr, $sql:expr $(, $bind:expr)* $(,)?) => {
+        $crate::db::with_pool!($db, pool => sqlx::query(sqlx::AssertSqlSafe($sql))
+            $(.bind($bind))*
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected() > 0))
+    };
+}
+pub(crate) use changed_a_row;
+
 /// The channel on which every write to a cached row is announced (Postgres).
 const CHANGES: &str = "gatehouse_changes";
 

@@ -4,9 +4,7 @@
 //! the outcome — so no row is sent twice while its sender is alive, and a
 //! row whose sender died is taken up again when the lease runs out.
 
-use sqlx::AssertSqlSafe;
-
-use super::{Db, Pool, with_pool};
+use super::{Db, Pool, changed_a_row, with_pool};
 use crate::domain::mail::{MailKind, MailProgress, OutboxStatus};
 
 /// A mail to queue: the letter is already sealed.
@@ -162,14 +160,7 @@ pub async fn mark_sent(
                   WHERE id = $1 AND lease_token = $2 AND status = 'sending'";
     let start_clock = "UPDATE challenges SET mail_status = 'sent', mail_sent_at = $3, expires_at = $4";
     let sql = settle_and_show(db.pool(), settle, start_clock, "used_at IS NULL AND replaced_at IS NULL");
-    with_pool!(db, pool => sqlx::query(AssertSqlSafe(sql))
-        .bind(id)
-        .bind(token)
-        .bind(now)
-        .bind(now + code_ttl_secs)
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected() > 0))
+    changed_a_row!(db, sql, id, token, now, now + code_ttl_secs)
 }
 
 /// Settles an outbox row (`settle`, an UPDATE of row `$1`) and, if it did
@@ -219,17 +210,8 @@ pub async fn mark_setback(db: &Db, id: i64, token: &[u8], setback: Setback<'_>) 
                   WHERE id = $1 AND lease_token = $2 AND status = 'sending'";
     let show = "UPDATE challenges SET mail_status = $7";
     let sql = settle_and_show(db.pool(), settle, show, "$7 IS NOT NULL AND mail_status <> 'sent'");
-    with_pool!(db, pool => sqlx::query(AssertSqlSafe(sql))
-        .bind(id)
-        .bind(token)
-        .bind(status.as_str())
-        .bind(next_at)
-        .bind(error)
-        .bind(keep_body)
-        .bind(progress.map(MailProgress::as_str))
-        .execute(pool)
-        .await
-        .map(|done| done.rows_affected() > 0))
+    let progress = progress.map(MailProgress::as_str);
+    changed_a_row!(db, sql, id, token, status.as_str(), next_at, error, keep_body, progress)
 }
 
 /// How many rows are in each status.
