@@ -124,8 +124,6 @@ async fn password_failures_on_two_instances_add_up_to_one_run(backend: Backend) 
     assert_too_many_requests(&right_on_second);
 }
 
-/// A copy of `browser`, cookies and all, talking to the instance at `address`
-/// (cookies are per host, not per port: a load balancer in miniature).
 /// The app and a second instance on its database, and the app's browser,
 /// signed in, on the second instance too. Both instances have read the
 /// session and the account (and may keep them).
@@ -141,6 +139,8 @@ async fn signed_in_on_two_instances(backend: Backend) -> (TestApp, Instance, Bro
     (app, second, on_second)
 }
 
+/// A copy of `browser`, cookies and all, talking to the instance at `address`
+/// (cookies are per host, not per port: a load balancer in miniature).
 fn same_browser_on(browser: &Browser, address: &str) -> Browser {
     let mut copy = browser.fork();
     copy.base = address.to_owned();
