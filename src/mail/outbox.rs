@@ -1,6 +1,7 @@
 //! The durable outbox. A request never talks to SMTP: it seals its letter
-//! (codes and links must not sit readable in the database) and queues it in
-//! the same transaction as what caused it. Senders on every instance claim
+//! (codes and links must not sit readable in the database) and queues it
+//! with what caused it: in the same transaction, or (a notice on SQLite) in
+//! the same batch, just before it. Senders on every instance claim
 //! due rows, deliver them, retry with exponential backoff and finally give up.
 
 use std::sync::Arc;
