@@ -24,7 +24,8 @@ use std::ffi::{c_char, c_int, c_void};
 use std::fs::File;
 use std::os::unix::fs::FileExt as _;
 use std::path::Path;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use libsqlite3_sys::{SQLITE_OK, sqlite3, sqlite3_wal_checkpoint, sqlite3_wal_hook};
 use sqlx::SqliteConnection;
@@ -36,6 +37,20 @@ pub type Header = [u8; 48];
 /// read as someone else's: a miss, never a stale entry).
 const KEPT: usize = 1024;
 
+/// How long the cache waits for the WAL hook of a commit of ours that is
+/// already in the header. SQLite runs no WAL hook for a statement reset
+/// before it finished (sqlx's `fetch_one` of a `RETURNING`), so such a
+/// commit is never proven ours, and the wait ends here.
+#[cfg(not(test))]
+const LANDING: Duration = Duration::from_micros(200);
+/// Long enough that the tests' WAL hook, on a thread of its own, always comes in time.
+#[cfg(test)]
+const LANDING: Duration = Duration::from_millis(200);
+
+/// Reads of a header caught halfway through a write before giving up (and
+/// the cache drops everything).
+const TORN_READS: usize = 100;
+
 /// SQLite's default automatic checkpoint, which our WAL hook takes over.
 const CHECKPOINT_FRAMES: c_int = 1000;
 
@@ -43,6 +58,8 @@ pub struct WalIndex {
     shm: File,
     /// The commit count the commit hook saw, until the WAL hook settles it.
     pending: Mutex<Option<u32>>,
+    /// Told when the WAL hook settled a commit.
+    settled: Condvar,
     /// Commit counts proven to be our own commits, oldest first.
     ours: Mutex<VecDeque<u32>>,
 }
@@ -56,7 +73,12 @@ impl WalIndex {
     pub fn open(file: &Path) -> std::io::Result<Self> {
         let mut shm = file.as_os_str().to_owned();
         shm.push("-shm");
-        Ok(Self { shm: File::open(shm)?, pending: Mutex::default(), ours: Mutex::default() })
+        Ok(Self {
+            shm: File::open(shm)?,
+            pending: Mutex::default(),
+            settled: Condvar::new(),
+            ours: Mutex::default(),
+        })
     }
 
     /// Tells this index of `conn`'s commits (the one connection the
@@ -77,37 +99,59 @@ impl WalIndex {
         Ok(())
     }
 
-    /// The header now, if both copies agree (no writer is halfway through it).
+    /// The header now, once both copies agree. A writer copies it twice,
+    /// the second copy first, in a few nanoseconds: a read that falls
+    /// between the copies is tried again, as SQLite's readers do.
     pub fn header(&self) -> Option<Header> {
         let mut both = [0u8; 96];
-        self.shm.read_exact_at(&mut both, 0).ok()?;
-        let (first, second) = both.split_at(48);
-        (first == second).then(|| first.try_into().expect("48 bytes"))
+        for _ in 0..TORN_READS {
+            self.shm.read_exact_at(&mut both, 0).ok()?;
+            let (first, second) = both.split_at(48);
+            if first == second {
+                return Some(first.try_into().expect("48 bytes"));
+            }
+            std::hint::spin_loop();
+        }
+        None
     }
 
     /// Whether every commit from `seen` to `now` was our own; forgets the
-    /// own commits up to `now` either way.
+    /// own commits up to `now` either way. When one of ours is in the
+    /// header but its WAL hook has not run yet, waits for that (a few
+    /// microseconds as a rule, `LANDING` at most).
     pub fn only_ours_between(&self, seen: &Header, now: &Header) -> bool {
         let (from, to) = (commit_count(seen), commit_count(now));
         let commits = to.wrapping_sub(from);
-        let mut ours = lock(&self.ours);
-        // Each own commit is recorded once: all of them are ours if as many are recorded.
-        let recorded = ours.iter().filter(|&&n| (1..=commits).contains(&n.wrapping_sub(from))).count();
-        ours.retain(|&n| n.wrapping_sub(to) as i32 > 0);
-        // A count that went back (a database replaced under us) is never ours.
-        (commits as i32) >= 0 && recorded == commits as usize
+        let deadline = Instant::now() + LANDING;
+        loop {
+            let mut ours = lock(&self.ours);
+            // Each own commit is recorded once: all of them are ours if as many are recorded.
+            let recorded = ours.iter().filter(|&&n| (1..=commits).contains(&n.wrapping_sub(from))).count();
+            // A count that went back (a database replaced under us) is never ours.
+            let all_ours = (commits as i32) >= 0 && recorded == commits as usize;
+            // Looked at with `ours` held: `committed` moves a commit from one to the other under it.
+            let pending = lock(&self.pending);
+            let left = deadline.saturating_duration_since(Instant::now());
+            if all_ours || pending.is_none() || left.is_zero() {
+                ours.retain(|&n| n.wrapping_sub(to) as i32 > 0);
+                return all_ours;
+            }
+            drop(ours);
+            drop(self.settled.wait_timeout(pending, left).unwrap_or_else(|poisoned| poisoned.into_inner()));
+        }
     }
 
     /// After one of our commits landed.
     fn committed(&self) {
+        let mut ours = lock(&self.ours);
         let Some(before) = lock(&self.pending).take() else { return };
         if self.header().is_some_and(|h| commit_count(&h) == before.wrapping_add(1)) {
-            let mut ours = lock(&self.ours);
             if ours.len() == KEPT {
                 ours.pop_front();
             }
             ours.push_back(before.wrapping_add(1));
         }
+        self.settled.notify_all();
     }
 }
 
@@ -137,6 +181,11 @@ unsafe extern "C" fn wal_hook(
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+    use std::sync::Arc;
+    use std::time::Instant;
+
+    use super::{Header, LANDING, WalIndex, lock};
     use crate::db::{Db, limits, users};
     use crate::domain::email::EmailAddress;
 
@@ -202,5 +251,44 @@ mod tests {
         // grow the WAL past 12 MiB; with them it restarts at 1,000 frames.
         let wal = std::fs::metadata(dir.path().join("cached.db-wal")).unwrap().len();
         assert!(wal < 8 << 20, "the WAL grew to {wal} bytes");
+    }
+
+    /// A header whose commit count is `count`.
+    fn header(count: u32) -> Header {
+        let mut header = [0; 48];
+        header[8..12].copy_from_slice(&count.to_ne_bytes());
+        header
+    }
+
+    /// An index over a `-shm` file of our own, and that file.
+    fn index_of_test_file() -> (Arc<WalIndex>, PathBuf, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let shm = dir.path().join("landing.db-shm");
+        std::fs::write(&shm, [0; 96]).unwrap();
+        (Arc::new(WalIndex::open(&dir.path().join("landing.db")).unwrap()), shm, dir)
+    }
+
+    #[test]
+    fn a_commit_of_ours_still_landing_is_waited_for() {
+        let (index, shm, _dir) = index_of_test_file();
+        // Our commit hook ran at count 7; the commit is in the header, its WAL hook still to come.
+        *lock(&index.pending) = Some(7);
+        let (seen, now) = (header(7), header(8));
+        std::fs::write(&shm, [now, now].concat()).unwrap();
+        let hook = std::thread::spawn({
+            let index = index.clone();
+            move || index.committed()
+        });
+        assert!(index.only_ours_between(&seen, &now), "our own commit was taken for someone else's");
+        hook.join().unwrap();
+    }
+
+    #[test]
+    fn a_commit_of_ours_that_never_gets_its_wal_hook_is_not_ours() {
+        let (index, _shm, _dir) = index_of_test_file();
+        *lock(&index.pending) = Some(7);
+        let started = Instant::now();
+        assert!(!index.only_ours_between(&header(7), &header(8)));
+        assert!(started.elapsed() >= LANDING, "decided before the WAL hook could have come");
     }
 }
