@@ -49,13 +49,23 @@ macro_rules! account_still_valid {
     };
 }
 
+/// Stores the session of `$1` to `$6` (its key hash, state, account,
+/// birth, expiry and epoch) unless its account was revoked meanwhile; `$from`
+/// goes before the condition.
+macro_rules! insert_session {
+    ($from:literal) => {
+        concat!(
+            "INSERT INTO sessions (key_hash, state, user_id, created_at, expires_at) SELECT $1, $2, $3, $4, $5 ",
+            $from,
+            " WHERE ",
+            account_still_valid!()
+        )
+    };
+}
+
 /// Stores a new session; false when its account was revoked meanwhile.
 pub async fn insert(db: &Db, row: &SessionRow<'_>) -> Result<bool, sqlx::Error> {
-    let sql = concat!(
-        "INSERT INTO sessions (key_hash, state, user_id, created_at, expires_at) ",
-        "SELECT $1, $2, $3, $4, $5 WHERE ",
-        account_still_valid!()
-    );
+    let sql = insert_session!("");
     let since = db.cache().generation();
     let inserted = with_pool!(db, pool => sqlx::query(sql)
         .bind(row.key_hash)
@@ -88,35 +98,55 @@ pub async fn load(db: &Db, key_hash: &[u8], now: i64) -> Result<Option<Arc<str>>
     }))
 }
 
-/// Replaces the entries of a live session; false when the row is gone
-/// (expired, or deleted by a logout or a revocation meanwhile) or its
-/// account was revoked. A gone row is never written back.
-pub async fn update(db: &Db, row: &SessionRow<'_>, now: i64) -> Result<bool, sqlx::Error> {
-    let sql = concat!(
-        "UPDATE sessions SET state = $2, user_id = $3, expires_at = $4 ",
-        "WHERE key_hash = $1 AND expires_at > $5 AND ",
-        account_still_valid!()
-    );
-    // Nobody is served the old entries while the row changes.
-    db.cache().forget_session(row.key_hash);
-    let sql = announced(db.pool(), sql, "$7");
-    let updated = with_pool!(db, pool => {
-        let updated = sqlx::query(AssertSqlSafe(sql))
+/// Moves a session to a new key, with new entries, in one round trip: the
+/// row of `old_key_hash` goes (and every instance forgets it), and `row`
+/// is stored. Unless `renewed` (a privilege change, which starts the
+/// session afresh), only a live row is moved: one that expired, or that a
+/// logout or a revocation deleted while the request ran, is never written
+/// back. False when nothing was stored: that, or its account was revoked.
+pub async fn rename(
+    db: &Db,
+    old_key_hash: &[u8],
+    row: &SessionRow<'_>,
+    renewed: bool,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let sql = match db.pool() {
+        Pool::Sqlite(_) => concat!(
+            "DELETE FROM sessions WHERE key_hash = $7 AND ($9 OR expires_at > $10); ",
+            insert_session!(""),
+            " AND ($9 OR changes() = 1) RETURNING 1"
+        ),
+        // Reading `gone` to its end announces every row it deleted.
+        Pool::Postgres(_) => concat!(
+            "WITH gone AS (DELETE FROM sessions WHERE key_hash = $7 AND ($9 OR expires_at > $10) ",
+            "RETURNING pg_notify('gatehouse_changes', $8)) ",
+            insert_session!("FROM (SELECT count(*) AS moved FROM gone) AS announced"),
+            " AND ($9 OR moved = 1) RETURNING 1"
+        ),
+    };
+    // Nobody is served the old entries while the row goes.
+    db.cache().forget_session(old_key_hash);
+    with_pool!(db, pool => {
+        // Read to the end: on SQLite the batch's last statement then runs to completion.
+        let stored = !sqlx::query(sql)
             .bind(row.key_hash)
             .bind(row.state)
             .bind(row.user_id)
+            .bind(row.created_at)
             .bind(row.expires_at)
-            .bind(now)
             .bind(row.epoch)
-            .bind(session_changed(row.key_hash))
-            .execute(pool)
+            .bind(old_key_hash)
+            .bind(session_changed(old_key_hash))
+            .bind(renewed)
+            .bind(now)
+            .fetch_all(pool)
             .await?
-            .rows_affected()
-            == 1;
-        written(db, row.key_hash, updated.then(|| row.cached()));
-        Ok::<_, sqlx::Error>(updated)
-    })?;
-    Ok(updated)
+            .is_empty();
+        written(db, old_key_hash, None);
+        written(db, row.key_hash, stored.then(|| row.cached()));
+        Ok::<_, sqlx::Error>(stored)
+    })
 }
 
 /// Slides the idle window to `now + idle_secs`, capped by the absolute
@@ -159,8 +189,7 @@ pub async fn touch(
     Ok(())
 }
 
-/// Deletes a session (a logout, or the old key of a renewed session), and
-/// tells every instance.
+/// Deletes a session (a logout), and tells every instance.
 pub async fn delete(db: &Db, key_hash: &[u8]) -> Result<(), sqlx::Error> {
     db.cache().forget_session(key_hash);
     let sql = announced(db.pool(), "DELETE FROM sessions WHERE key_hash = $1", "$2");

@@ -1,5 +1,5 @@
 //! The typed session: named entries over actix-session, and the privilege
-//! changes that renew the session id (password step, code step, link).
+//! changes that give the session a new id (password step, code step, link).
 
 use actix_session::{Session, SessionExt as _};
 use actix_web::dev::Payload;
@@ -20,6 +20,10 @@ pub const PENDING_KEY: &str = "gatehouse.pending";
 /// only written while it is still the account's.
 pub const EPOCH_KEY: &str = "gatehouse.epoch";
 const CSRF_KEY: &str = "gatehouse.csrf";
+/// Set by a privilege change, and taken out by the store before it writes:
+/// the session starts afresh under a new key, whatever became of the old
+/// row meanwhile (a double-clicked "Sign in", an expired cookie).
+pub const RENEWED_KEY: &str = "gatehouse.renewed";
 
 pub struct SignInSession(Session);
 
@@ -72,10 +76,13 @@ impl SignInSession {
         self.0.purge();
     }
 
-    /// Drops everything and renews the id, so no earlier cookie value carries over.
+    /// Drops everything; the store gives the changed session a new id
+    /// (`DbSessionStore::update`), so no earlier cookie value carries over.
+    /// Not `Session::renew`: actix-session would delete the old row and
+    /// insert the new one in two round trips, where the store's rename is one.
     fn fresh(&self, now: i64) -> anyhow::Result<()> {
         self.0.clear();
-        self.0.renew();
+        self.set(RENEWED_KEY, true)?;
         self.set(BORN_KEY, now)?;
         self.set(CSRF_KEY, random_token())
     }

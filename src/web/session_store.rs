@@ -9,7 +9,7 @@ use actix_session::storage::{
 };
 use actix_web::cookie::time::Duration;
 
-use super::session::{BORN_KEY, EPOCH_KEY, PENDING_KEY, USER_KEY};
+use super::session::{BORN_KEY, EPOCH_KEY, PENDING_KEY, RENEWED_KEY, USER_KEY};
 use crate::config::SessionRules;
 use crate::db::Db;
 use crate::db::sessions::{self, SessionRow, key_hash};
@@ -73,29 +73,34 @@ impl SessionStore for DbSessionStore {
             .map_err(|e| LoadError::Deserialization(e.into()))
     }
 
-    async fn save(&self, state: State, _ttl: &Duration) -> Result<SessionKey, SaveError> {
+    async fn save(&self, mut state: State, _ttl: &Duration) -> Result<SessionKey, SaveError> {
+        state.remove(RENEWED_KEY);
         self.insert(&state).await.map_err(SaveError::Other)
     }
 
+    /// A changed session gets a new key (`sessions::rename`): no cookie
+    /// value from before a change, such as a sign-in, names it afterwards.
     async fn update(
         &self,
         key: SessionKey,
-        state: State,
+        mut state: State,
         _ttl: &Duration,
     ) -> Result<SessionKey, UpdateError> {
+        let renewed = state.remove(RENEWED_KEY).is_some();
+        let new_key = generate_session_key();
         let now = self.clock.now();
         let json = serde_json::to_string(&state).map_err(|e| UpdateError::Serialization(e.into()))?;
-        let hash = key_hash(key.as_ref());
+        let hash = key_hash(new_key.as_ref());
         let row = self.row(&state, &hash, &json, now);
-        let updated =
-            sessions::update(&self.db, &row, now).await.map_err(|e| UpdateError::Other(e.into()))?;
-        if updated {
-            return Ok(key);
+        let stored = sessions::rename(&self.db, &key_hash(key.as_ref()), &row, renewed, now)
+            .await
+            .map_err(|e| UpdateError::Other(e.into()))?;
+        if !stored {
+            // Writing it would undo a logout or a revocation: the browser
+            // gets a key that names no session, so it is signed out.
+            tracing::info!(user_id = row.user_id, "a session that ended meanwhile was not stored");
         }
-        // The row expired, or a logout or a revocation deleted it while this
-        // request ran: writing the state back would undo that. The browser
-        // gets a key that names no session, so it is signed out.
-        Ok(generate_session_key())
+        Ok(new_key)
     }
 
     async fn update_ttl(&self, key: &SessionKey, _ttl: &Duration) -> anyhow::Result<()> {
@@ -118,4 +123,70 @@ impl SessionStore for DbSessionStore {
 /// A JSON-encoded entry of the session state.
 fn entry<T: serde::de::DeserializeOwned>(state: &State, name: &str) -> Option<T> {
     state.get(name).and_then(|v| serde_json::from_str(v).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_session::storage::{SessionKey, SessionStore};
+    use actix_web::cookie::time::Duration;
+
+    use super::{DbSessionStore, State};
+    use crate::config::SessionRules;
+    use crate::db::Db;
+    use crate::domain::clock::Clock;
+    use crate::web::session::RENEWED_KEY;
+
+    async fn store() -> (DbSessionStore, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::connect(&format!("sqlite://{}/sessions.db", dir.path().display())).await.unwrap();
+        db.migrate().await.unwrap();
+        let rules = SessionRules { idle_secs: 3_600, absolute_secs: 86_400 };
+        (DbSessionStore::new(db.with_cache().await, Clock::fixed(1_800_000_000), rules), dir)
+    }
+
+    fn state(entries: &[(&str, &str)]) -> State {
+        entries.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    fn copy(key: &SessionKey) -> SessionKey {
+        key.as_ref().to_owned().try_into().unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_changed_session_moves_to_a_new_key_and_the_old_one_names_nothing() {
+        let (store, _dir) = store().await;
+        let ttl = Duration::hours(1);
+        let old = store.save(state(&[("app.cart", "1")]), &ttl).await.unwrap();
+
+        let new = store.update(copy(&old), state(&[("app.cart", "2")]), &ttl).await.unwrap();
+
+        assert_ne!(new.as_ref(), old.as_ref());
+        assert_eq!(store.load(&old).await.unwrap(), None, "the old key still names a session");
+        assert_eq!(store.load(&new).await.unwrap(), Some(state(&[("app.cart", "2")])));
+    }
+
+    #[tokio::test]
+    async fn a_change_that_raced_a_logout_is_not_written_back() {
+        let (store, _dir) = store().await;
+        let ttl = Duration::hours(1);
+        let old = store.save(state(&[("app.cart", "1")]), &ttl).await.unwrap();
+        store.delete(&old).await.unwrap();
+
+        let new = store.update(copy(&old), state(&[("app.cart", "2")]), &ttl).await.unwrap();
+
+        assert_eq!(store.load(&new).await.unwrap(), None, "a logged-out session came back");
+    }
+
+    #[tokio::test]
+    async fn a_renewed_session_is_stored_whatever_became_of_the_old_row() {
+        let (store, _dir) = store().await;
+        let ttl = Duration::hours(1);
+        let old = store.save(state(&[]), &ttl).await.unwrap();
+        store.delete(&old).await.unwrap();
+
+        let renewed = state(&[(RENEWED_KEY, "true"), ("gatehouse.born", "1800000000")]);
+        let new = store.update(copy(&old), renewed, &ttl).await.unwrap();
+
+        assert_eq!(store.load(&new).await.unwrap(), Some(state(&[("gatehouse.born", "1800000000")])));
+    }
 }

@@ -21,6 +21,7 @@ on_both_backends! {
     a_logout_on_one_instance_ends_the_session_on_the_other_at_once,
     disabling_an_account_ends_its_sessions_on_every_instance_at_once,
     a_new_name_reaches_every_instance_at_once,
+    the_cookie_from_before_the_code_step_is_dead_on_every_instance,
 }
 
 async fn a_logout_on_one_instance_ends_the_session_on_the_other_at_once(backend: Backend) {
@@ -52,6 +53,20 @@ async fn a_new_name_reaches_every_instance_at_once(backend: Backend) {
     for browser in [&app.browser, &on_second] {
         assert_eq!(browser.get("/auth/verify").await.header("remote-name"), Some("Alice Liddell"));
     }
+}
+
+async fn the_cookie_from_before_the_code_step_is_dead_on_every_instance(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let second = app.start_second_instance().await;
+    let mail = app.start_sign_in(&app.browser).await;
+    // The second instance reads the waiting sign-in's session (and may keep it).
+    let stale = same_browser_on(&app.browser, &second.address);
+    assert_status(&stale.get("/login/code").await, StatusCode::OK);
+
+    assert_redirects_to(&app.browser.enter_code(&mail.code()).await, "/");
+
+    assert_redirects_to_login(&stale.get("/login/code").await);
+    assert_redirects_to_login(&stale.get("/").await);
 }
 
 async fn wrong_codes_on_two_instances_spend_one_budget(backend: Backend) {
