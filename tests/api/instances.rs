@@ -55,6 +55,10 @@ async fn a_new_name_reaches_every_instance_at_once(backend: Backend) {
     }
 }
 
+/// The waiting sign-in's cookie leads nowhere once the code was entered,
+/// even where it was cached. (That its old key is announced to every
+/// instance is `session_store::the_old_key_names_nothing_on_another_instance…`:
+/// here the finished flow alone would already send it to `/login`.)
 async fn the_cookie_from_before_the_code_step_is_dead_on_every_instance(backend: Backend) {
     let app = spawn_app(backend).await;
     let second = app.start_second_instance().await;

@@ -44,6 +44,7 @@ mod resend;
 mod revocation;
 mod secrets_in_logs;
 mod session;
+mod session_store;
 mod sign_ins_per_ip;
 mod starttls;
 mod tap_targets;
