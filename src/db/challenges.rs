@@ -6,7 +6,7 @@
 
 use super::flows::{NewFlow, insert_flow};
 use super::outbox::{NewMail, insert_mail};
-use super::{Db, Pool, changed_a_row, with_pool};
+use super::{Db, Pool, changed_a_row, first_row, with_pool};
 use crate::domain::mail::MailProgress;
 use crate::domain::purpose::Purpose;
 
@@ -223,7 +223,13 @@ pub async fn reserve_attempt(
         live!(),
         " RETURNING attempts"
     );
-    with_pool!(db, pool => sqlx::query_scalar(sql).bind(id).bind(now).bind(max_attempts).fetch_optional(pool).await)
+    with_pool!(db, pool => sqlx::query_scalar(sql)
+        .bind(id)
+        .bind(now)
+        .bind(max_attempts)
+        .fetch_all(pool)
+        .await
+        .map(first_row))
 }
 
 /// Gives back an attempt that turned out not to be a guess at this code.

@@ -3,7 +3,7 @@
 //! change of state is one conditional UPDATE, so two requests (or two
 //! instances) can never both approve, refuse or finish a flow.
 
-use super::{Db, with_pool};
+use super::{Db, first_row, with_pool};
 use crate::domain::purpose::Purpose;
 
 /// A flow to start.
@@ -119,7 +119,7 @@ pub async fn finish_approved(db: &Db, id: i64, now: i64) -> Result<Option<Flow>,
         flow_columns!()
     );
     let row: Option<Row> =
-        with_pool!(db, pool => sqlx::query_as(sql).bind(id).bind(now).fetch_optional(pool).await)?;
+        with_pool!(db, pool => sqlx::query_as(sql).bind(id).bind(now).fetch_all(pool).await.map(first_row))?;
     row.map(Flow::try_from).transpose()
 }
 

@@ -16,7 +16,7 @@ use sqlx::AssertSqlSafe;
 
 use sqlx::Connection as _;
 
-use super::{Db, Pool, unit, with_pool};
+use super::{Db, Pool, the_row, unit, with_pool};
 
 /// At most `max` events per `window_secs` in `bucket`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -204,8 +204,7 @@ pub async fn reserve_password_attempt(
     let read = "INSERT INTO password_failures (bucket, failures, locked_until) VALUES ($1, 0, 0) \
                 ON CONFLICT (bucket) DO UPDATE SET bucket = excluded.bucket RETURNING failures, locked_until";
     for _ in 0..50 {
-        let seen =
-            with_pool!(db, pool => sqlx::query_as::<_, Failures>(read).bind(bucket).fetch_one(pool).await)?;
+        let seen = with_pool!(db, pool => sqlx::query_as::<_, Failures>(read).bind(bucket).fetch_all(pool).await.and_then(the_row))?;
         // Only a run that earned a delay can block: `locked_until` of a run
         // without one is just its last attempt, which a concurrent request
         // may have stamped a second later than this one's `now`.

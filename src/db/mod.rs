@@ -296,6 +296,20 @@ macro_rules! announce {
 }
 pub(crate) use announce;
 
+/// The first of a writing statement's rows, which were read to their end
+/// (`fetch_all`). `fetch_one` and `fetch_optional` reset a statement after
+/// its first row: SQLite still commits it, but runs its WAL hook only for a
+/// statement stepped to its end, and the cache takes a commit without one
+/// for another process's (`wal_index`), and empties itself.
+pub(crate) fn first_row<T>(rows: Vec<T>) -> Option<T> {
+    rows.into_iter().next()
+}
+
+/// `first_row` of a writing statement that always returns one.
+pub(crate) fn the_row<T>(rows: Vec<T>) -> Result<T, sqlx::Error> {
+    first_row(rows).ok_or(sqlx::Error::RowNotFound)
+}
+
 /// True when `err` is a unique-constraint violation, on either backend.
 pub fn is_unique_violation(err: &sqlx::Error) -> bool {
     matches!(err, sqlx::Error::Database(e) if e.is_unique_violation())

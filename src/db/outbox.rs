@@ -4,7 +4,7 @@
 //! the outcome — so no row is sent twice while its sender is alive, and a
 //! row whose sender died is taken up again when the lease runs out.
 
-use super::{Db, Pool, changed_a_row, with_pool};
+use super::{Db, Pool, changed_a_row, first_row, with_pool};
 use crate::domain::mail::{MailKind, MailProgress, OutboxStatus};
 
 /// A mail to queue: the letter is already sealed.
@@ -141,8 +141,9 @@ pub async fn claim(
         .bind(now)
         .bind(lease_until)
         .bind(token)
-        .fetch_optional(pool)
-        .await)?;
+        .fetch_all(pool)
+        .await
+        .map(first_row))?;
     row.map(Claimed::try_from).transpose()
 }
 

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 use sqlx::AssertSqlSafe;
 
 use super::cache::{CachedSession, session_changed};
-use super::{Db, Pool, with_pool};
+use super::{Db, Pool, first_row, with_pool};
 
 /// The hash under which a session key is stored.
 pub fn key_hash(key: &str) -> Vec<u8> {
@@ -181,8 +181,9 @@ pub async fn touch(
         .bind(now + idle_secs)
         .bind(now)
         .bind(slack_secs)
-        .fetch_optional(pool)
-        .await)?;
+        .fetch_all(pool)
+        .await
+        .map(first_row))?;
     if let (Some(expires_at), Some(session)) = (moved, cached) {
         db.cache().keep_session(key_hash, CachedSession { expires_at, ..session }, since);
     }

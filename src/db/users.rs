@@ -1,7 +1,7 @@
 //! The `users` table.
 
 use super::cache::user_changed;
-use super::{Db, announce, is_unique_violation, with_pool};
+use super::{Db, announce, is_unique_violation, the_row, with_pool};
 use crate::domain::display_name::DisplayName;
 use crate::domain::email::EmailAddress;
 
@@ -99,8 +99,9 @@ pub async fn insert(
         .bind(name.map(DisplayName::as_str))
         .bind(password_hash)
         .bind(now)
-        .fetch_one(pool)
-        .await);
+        .fetch_all(pool)
+        .await
+        .and_then(the_row));
     inserted.map_err(|e| match is_unique_violation(&e) {
         true => UserError::Duplicate(email.to_string()),
         false => UserError::Db(e),

@@ -39,8 +39,9 @@ const KEPT: usize = 1024;
 
 /// How long the cache waits for the WAL hook of a commit of ours that is
 /// already in the header. SQLite runs no WAL hook for a statement reset
-/// before it finished (sqlx's `fetch_one` of a `RETURNING`), so such a
-/// commit is never proven ours, and the wait ends here.
+/// before it finished (sqlx's `fetch_one` of a `RETURNING`, which is why
+/// `db` reads writes to their end: `first_row`), so such a commit is never
+/// proven ours, and the wait ends here.
 #[cfg(not(test))]
 const LANDING: Duration = Duration::from_micros(200);
 /// Long enough that the tests' WAL hook, on a thread of its own, always comes in time.
@@ -220,6 +221,19 @@ mod tests {
             count_an_event(&db, &format!("own:{n}")).await;
         }
         assert!(db.cache().user(id).is_some(), "an own commit emptied the cache");
+    }
+
+    /// SQLite runs the WAL hook only for a statement stepped to its end:
+    /// one reset after its first row (`fetch_one`) would go unproven.
+    #[tokio::test]
+    async fn the_instances_own_writes_that_return_rows_keep_the_cache() {
+        let (db, id, _dir) = cached_account().await;
+        let run =
+            limits::reserve_password_attempt(&db, "password:email:bob@example.com", 1_800_000_000, |_| 0);
+        run.await.unwrap().unwrap();
+        let email = EmailAddress::parse("bob@example.com").unwrap();
+        users::insert(&db, &email, None, "hash", 1).await.unwrap();
+        assert!(db.cache().user(id).is_some(), "an own write returning rows emptied the cache");
     }
 
     #[tokio::test]
