@@ -16,7 +16,7 @@ use sqlx::AssertSqlSafe;
 
 use sqlx::Connection as _;
 
-use super::{Db, Pool, the_row, unit, with_pool};
+use super::{Db, Pool, unit, with_pool};
 
 /// At most `max` events per `window_secs` in `bucket`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -190,21 +190,35 @@ struct Failures {
 /// Reserves the next attempt of a run of password failures before the
 /// password is checked: the attempt counts as a failure (and earns its
 /// delay) until `clear_password_failures` or `forgive_password_attempt`
-/// says otherwise. A compare-and-swap on the row, so concurrent attempts
-/// each get their own number and none slips past a delay or the hard stop.
-/// `Err` holds the seconds until the bucket may try again.
+/// says otherwise. A compare-and-swap on the row (or, for a run not yet
+/// started, an insert that fails if another got there first), so
+/// concurrent attempts each get their own number and none slips past a
+/// delay or the hard stop. Reading the run writes nothing: one write an
+/// attempt. `Err` holds the seconds until the bucket may try again.
 pub async fn reserve_password_attempt(
     db: &Db,
     bucket: &str,
     now: i64,
     delay: impl Fn(i32) -> i64,
 ) -> Result<Result<i32, i64>, sqlx::Error> {
-    // Reads the run, creating it first if it is missing (or was removed by
-    // the cleanup of forgotten runs).
-    let read = "INSERT INTO password_failures (bucket, failures, locked_until) VALUES ($1, 0, 0) \
-                ON CONFLICT (bucket) DO UPDATE SET bucket = excluded.bucket RETURNING failures, locked_until";
+    let read = "SELECT failures, locked_until FROM password_failures WHERE bucket = $1";
     for _ in 0..50 {
-        let seen = with_pool!(db, pool => sqlx::query_as::<_, Failures>(read).bind(bucket).fetch_all(pool).await.and_then(the_row))?;
+        let seen = with_pool!(db, pool => sqlx::query_as::<_, Failures>(read).bind(bucket).fetch_optional(pool).await)?;
+        let Some(seen) = seen else {
+            // No run yet (or the cleanup of forgotten runs removed it): this is its first attempt.
+            let start = "INSERT INTO password_failures (bucket, failures, locked_until) VALUES ($1, 1, $2) \
+                         ON CONFLICT (bucket) DO NOTHING";
+            let started = with_pool!(db, pool => sqlx::query(start)
+                .bind(bucket)
+                .bind(now + delay(1))
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected()))?;
+            match started {
+                1 => return Ok(Ok(1)),
+                _ => continue,
+            }
+        };
         // Only a run that earned a delay can block: `locked_until` of a run
         // without one is just its last attempt, which a concurrent request
         // may have stamped a second later than this one's `now`.

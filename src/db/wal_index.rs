@@ -187,8 +187,10 @@ mod tests {
     use std::time::Instant;
 
     use super::{Header, LANDING, WalIndex, lock};
+    use crate::db::outbox::{self, NewMail};
     use crate::db::{Db, limits, users};
     use crate::domain::email::EmailAddress;
+    use crate::domain::mail::MailKind;
 
     /// A database with the cache on, one account read into it, and the
     /// database's file.
@@ -228,9 +230,9 @@ mod tests {
     #[tokio::test]
     async fn the_instances_own_writes_that_return_rows_keep_the_cache() {
         let (db, id, _dir) = cached_account().await;
-        let run =
-            limits::reserve_password_attempt(&db, "password:email:bob@example.com", 1_800_000_000, |_| 0);
-        run.await.unwrap().unwrap();
+        let mail = NewMail { kind: MailKind::NewSignIn, recipient: "bob@example.com".into(), body: vec![1] };
+        outbox::enqueue(&db, &mail, 1).await.unwrap();
+        outbox::claim(&db, 2, 60, b"lease").await.unwrap().expect("the mail, claimed");
         let email = EmailAddress::parse("bob@example.com").unwrap();
         users::insert(&db, &email, None, "hash", 1).await.unwrap();
         assert!(db.cache().user(id).is_some(), "an own write returning rows emptied the cache");

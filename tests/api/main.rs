@@ -38,6 +38,7 @@ mod outbox;
 mod owner_lockout;
 mod pages;
 mod pages_in_chrome;
+mod password_runs;
 mod password_throttle;
 mod proxies;
 mod resend;
