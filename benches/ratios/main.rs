@@ -21,6 +21,7 @@ mod bare;
 #[path = "../common/load.rs"]
 mod load;
 mod portal;
+mod server_cpu;
 #[path = "../common/sign_in.rs"]
 mod sign_in;
 #[path = "../../tests/api/smtp_sink.rs"]

@@ -13,6 +13,7 @@ use tokio::sync::Mutex;
 use crate::bare::argon2_ceiling;
 use crate::load::hammer;
 use crate::portal::{Backend, prepare, start_bare_page, start_portal};
+use crate::server_cpu::ServerCpu;
 use crate::sign_in::{PASSWORD, account, csrf_of};
 use crate::smtp_sink::SmtpSink;
 use crate::{ACCOUNTS, CONNECTIONS, LOAD_FOR, Row};
@@ -51,9 +52,15 @@ pub async fn measure(backend: &Backend, cores: usize) -> anyhow::Result<Vec<Row>
     // The machine's speed drifts (a shared host): the ceiling is measured
     // just before and just after the password steps, and averaged.
     let before = argon2_ceiling(cores, CEILING_FOR);
+    let server = ServerCpu::of(&backend.url).await;
+    let server_before = server.as_ref().map(ServerCpu::used);
     let started = Instant::now();
     let waiting = password_steps(&client, &base).await?;
     let password_rate = ACCOUNTS as f64 / started.elapsed().as_secs_f64();
+    if let (Some(server), Some(before)) = (&server, server_before) {
+        let per_step = (server.used() - before) / ACCOUNTS as f64;
+        println!("Postgres server CPU: {:.2} ms a password step", per_step * 1000.0);
+    }
     let (_, peak_kib) = portal.memory_kib()?;
     let ceiling = (before + argon2_ceiling(cores, CEILING_FOR)) / 2.0;
     println!("argon2id ceiling ({cores} threads): {before:.1} hashes/s before, {ceiling:.1} on average");
