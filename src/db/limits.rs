@@ -203,7 +203,8 @@ pub async fn reserve_password_attempt(
 ) -> Result<Result<i32, i64>, sqlx::Error> {
     let read = "SELECT failures, locked_until FROM password_failures WHERE bucket = $1";
     for _ in 0..50 {
-        let seen = with_pool!(db, pool => sqlx::query_as::<_, Failures>(read).bind(bucket).fetch_optional(pool).await)?;
+        let seen: Option<Failures> =
+            with_pool!(db, pool => sqlx::query_as(read).bind(bucket).fetch_optional(pool).await)?;
         let Some(seen) = seen else {
             // No run yet (or the cleanup of forgotten runs removed it): this is its first attempt.
             let start = "INSERT INTO password_failures (bucket, failures, locked_until) VALUES ($1, 1, $2) \
