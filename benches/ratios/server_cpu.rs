@@ -21,7 +21,12 @@ impl ServerCpu {
         let mut conn = PgConnection::connect(url).await.ok()?;
         let backend: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut conn).await.ok()?;
         let status = std::fs::read_to_string(format!("/proc/{backend}/status")).ok()?;
-        let postmaster = status.lines().find_map(|l| l.strip_prefix("PPid:"))?.trim().parse().ok()?;
+        let field = |name: &str| status.lines().find_map(|l| l.strip_prefix(name)).map(str::trim);
+        // A server elsewhere: its backend's pid may be any process's here.
+        if field("Name:") != Some("postgres") {
+            return None;
+        }
+        let postmaster = field("PPid:")?.parse().ok()?;
         // SAFETY: sysconf reads a constant of the system; it takes no pointers.
         let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
         (ticks_per_second > 0.0).then_some(Self { postmaster, ticks_per_second })
