@@ -339,8 +339,7 @@ impl Drop for Chrome {
 
 #[expect(clippy::zombie_processes, reason = "the caller keeps the child and kills and waits for it on drop")]
 async fn start_chromedriver() -> (Child, u16) {
-    let port =
-        std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("address").port();
+    let port = crate::ports::for_a_later_server();
     let child = Command::new(chromedriver_path())
         .arg(format!("--port={port}"))
         .stdout(Stdio::null())

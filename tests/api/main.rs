@@ -10,6 +10,7 @@ mod chrome;
 mod helpers;
 mod inspect;
 mod mail;
+mod ports;
 mod screenshots;
 mod served;
 mod smtp_sink;

@@ -34,12 +34,6 @@ on_both_backends! {
 
 const DEADLINE: Duration = Duration::from_secs(20);
 
-/// A loopback port where no SMTP server listens (yet).
-fn unused_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a port");
-    listener.local_addr().expect("its address").port()
-}
-
 /// Reloads the code page, as a person waiting for their mail would, until it says `text`.
 async fn reload_until_code_page_says(browser: &Browser, text: &str) -> Reply {
     let started = Instant::now();
@@ -68,7 +62,7 @@ async fn app_with_mail_down(
     backend: Backend,
     configure: impl Fn(&mut Settings) + Send + Sync + 'static,
 ) -> (TestApp, u16) {
-    let port = unused_port();
+    let port = crate::ports::for_a_later_server(); // no SMTP server listens there (yet)
     let app = spawn_app_with(backend, move |s| {
         s.smtp_url = Some(format!("smtp://127.0.0.1:{port}"));
         s.mail_retry_delay_secs = 1;

@@ -24,7 +24,7 @@ impl Server {
     /// Serves `cli`'s database at debug level, mailing to `smtp_port`, with
     /// the further settings `env` (`GATEHOUSE_…` variables).
     pub async fn start(cli: &Cli, smtp_port: u16, env: &[(&str, &str)]) -> Server {
-        let port = free_port();
+        let port = crate::ports::for_a_later_server();
         let address = format!("http://127.0.0.1:{port}");
         let mut command = Command::new(env!("CARGO_BIN_EXE_gatehouse"));
         for (key, _) in std::env::vars_os() {
@@ -127,11 +127,6 @@ fn collect(
             into.lock().expect("output lock").extend_from_slice(&buffer[..n]);
         }
     })
-}
-
-fn free_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind a free port");
-    listener.local_addr().expect("local address").port()
 }
 
 /// The log with its ANSI colour codes taken out, so none can split a secret.

@@ -123,7 +123,7 @@ async fn deployment_with(
     if proxy.skipped() {
         return None;
     }
-    let proxy_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let proxy_port = crate::ports::for_a_later_server();
     let public = format!("http://127.0.0.1:{proxy_port}");
     let app = spawn_app_with(backend, move |s| {
         s.public_url = public.clone();
