@@ -31,6 +31,7 @@ mod forward_auth;
 mod input_limits;
 mod instances;
 mod library;
+mod limit_takes;
 mod link;
 mod login;
 mod mailed_code;
