@@ -5,16 +5,14 @@
 //! 15-minute window, 24 minutes of a day): a take reads at most 61 rows
 //! however busy the bucket, and a slot partly inside the window counts
 //! whole, so an event counts for its window and at most one slot more.
-//! Taking a slot of several limits is one statement that counts and adds at
-//! once: SQLite runs a writing statement under the write lock from its first
-//! read, so no other taker, in any process, comes between; Postgres first
-//! locks the current slot row of each bucket (in one statement, in one
-//! order), so concurrent takers of a bucket queue up and each counts what
-//! the one before added.
+//! Taking a slot of several limits counts and adds at once, in one round
+//! trip: SQLite runs a writing statement under the write lock from its first
+//! read, so no other taker, in any process, comes between; on Postgres a
+//! function first locks the current slot row of each bucket (in one
+//! statement, in one order), so concurrent takers of a bucket queue up and
+//! each counts what the one before added.
 
 use sqlx::AssertSqlSafe;
-
-use sqlx::Connection as _;
 
 use super::{Db, Pool, unit, with_pool};
 
@@ -50,10 +48,10 @@ impl Limit {
 #[derive(Debug, Default)]
 pub struct Taken(Vec<(String, i64)>);
 
-/// `INSERT … SELECT` of one event per limit into its current slot, unless
-/// a limit is full: limit `i` is `$(4i+1)` (its bucket), `$(4i+2)` (its
-/// current slot), `$(4i+3)` (its oldest counted slot) and `$(4i+4)` (its
-/// maximum).
+/// SQLite's `INSERT … SELECT` of one event per limit into its current
+/// slot, unless a limit is full: limit `i` is `$(4i+1)` (its bucket),
+/// `$(4i+2)` (its current slot), `$(4i+3)` (its oldest counted slot) and
+/// `$(4i+4)` (its maximum).
 fn take_sql(limits: usize) -> String {
     let rows =
         |columns: fn(usize) -> String| (0..limits).map(columns).collect::<Vec<_>>().join(" UNION ALL ");
@@ -76,10 +74,10 @@ pub async fn take(db: &Db, now: i64, limits: &[Limit]) -> Result<Result<Taken, i
     let mut limits: Vec<&Limit> = limits.iter().collect();
     // One lock order for everyone, so two takers never wait on each other in a circle.
     limits.sort_by(|a, b| a.bucket.cmp(&b.bucket));
-    let sql = take_sql(limits.len());
-    /// The take statement for `$sql`, with every limit's parameters.
-    macro_rules! take_query {
-        () => {{
+    let taken: Vec<String> = match db.pool() {
+        // One writing statement: SQLite holds the write lock from its first read.
+        Pool::Sqlite(sqlite) => {
+            let sql = take_sql(limits.len());
             let mut take = sqlx::query_scalar(AssertSqlSafe(sql.as_str()));
             for limit in &limits {
                 take = take
@@ -88,30 +86,20 @@ pub async fn take(db: &Db, now: i64, limits: &[Limit]) -> Result<Result<Taken, i
                     .bind(limit.first_counted(now))
                     .bind(limit.max);
             }
-            take
-        }};
-    }
-    let taken: Vec<String> = match db.pool() {
-        // One writing statement: SQLite holds the write lock from its first read.
-        Pool::Sqlite(sqlite) => take_query!().fetch_all(&mut *unit::sqlite(sqlite).await).await?,
+            take.fetch_all(&mut *unit::sqlite(sqlite).await).await?
+        }
+        // One call, one round trip: see migrations/postgres/0010_take_limit_slots.sql.
         Pool::Postgres(pool) => {
-            let mut conn = unit::postgres(pool).await?;
-            let mut tx = conn.begin().await?;
-            let buckets: Vec<&str> = limits.iter().map(|l| l.bucket.as_str()).collect();
-            let slots: Vec<i64> = limits.iter().map(|l| l.slot_of(now)).collect();
-            sqlx::query(
-                "INSERT INTO limit_slots (bucket, slot_start, events) \
-                 SELECT bucket, slot_start, 0 FROM unnest($1::text[], $2::bigint[]) AS t (bucket, slot_start) \
-                 ORDER BY bucket ON CONFLICT (bucket, slot_start) DO UPDATE SET events = limit_slots.events",
-            )
-            .bind(buckets)
-            .bind(slots)
-            .execute(&mut *tx)
-            .await?;
-            // A statement of its own, so its snapshot sees what the takers before us added.
-            let taken = take_query!().fetch_all(&mut *tx).await?;
-            tx.commit().await?;
-            taken
+            let column = |value: fn(&Limit, i64) -> i64| -> Vec<i64> {
+                limits.iter().map(|limit| value(limit, now)).collect()
+            };
+            sqlx::query_scalar("SELECT take_limit_slots($1, $2, $3, $4)")
+                .bind(limits.iter().map(|limit| limit.bucket.as_str()).collect::<Vec<_>>())
+                .bind(column(Limit::slot_of))
+                .bind(column(Limit::first_counted))
+                .bind(column(|limit, _| limit.max))
+                .fetch_all(&mut *unit::postgres(pool).await?)
+                .await?
         }
     };
     if taken.len() == limits.len() {
