@@ -58,6 +58,14 @@ impl TestDatabase {
     pub fn workdir(&self) -> &Path {
         self.dir.path()
     }
+
+    /// Two instances on this database, migrated, as two servers behind one
+    /// balancer would be.
+    pub async fn two_instances(&self) -> [gatehouse::db::Db; 2] {
+        let first = gatehouse::db::Db::connect(&self.url).await.expect("connect the first instance");
+        first.migrate().await.expect("migrate the test database");
+        [first, gatehouse::db::Db::connect(&self.url).await.expect("connect the second instance")]
+    }
 }
 
 impl Drop for TestDatabase {

@@ -18,13 +18,6 @@ on_both_backends! {
 const NOW: i64 = 1_800_000_000;
 const RACERS: usize = 48;
 
-/// Two instances on `database`, as two servers behind one balancer would be.
-async fn two_instances(database: &TestDatabase) -> [Db; 2] {
-    let first = Db::connect(&database.url).await.unwrap();
-    first.migrate().await.unwrap();
-    [first, Db::connect(&database.url).await.unwrap()]
-}
-
 fn limit(bucket: &str, max: i64) -> Limit {
     Limit { bucket: bucket.into(), max, window_secs: 3600 }
 }
@@ -46,7 +39,7 @@ async fn race(instances: &[Db; 2], limits_of: impl Fn(usize) -> Vec<Limit>) -> u
 
 async fn racing_takes_never_count_past_the_maximum(backend: Backend) {
     let database = TestDatabase::create(backend).await;
-    let instances = two_instances(&database).await;
+    let instances = database.two_instances().await;
     let five = limit("code-send:user:1", 5);
 
     let granted = race(&instances, |_| vec![five.clone()]).await;
@@ -57,7 +50,7 @@ async fn racing_takes_never_count_past_the_maximum(backend: Backend) {
 
 async fn racing_takes_of_two_limits_count_in_both_or_in_neither(backend: Backend) {
     let database = TestDatabase::create(backend).await;
-    let instances = two_instances(&database).await;
+    let instances = database.two_instances().await;
     let (roomy, tight) = (limit("sign-in:ip:203.0.113.7", 1000), limit("sign-in:all", 7));
 
     // Half the racers name the two limits in one order, half in the other.

@@ -15,13 +15,6 @@ on_both_backends! {
 const NOW: i64 = 1_800_000_000;
 const RACERS: usize = 24;
 
-/// Two instances on `database`, as two servers behind one balancer would be.
-async fn two_instances(database: &TestDatabase) -> [Db; 2] {
-    let first = Db::connect(&database.url).await.unwrap();
-    first.migrate().await.unwrap();
-    [first, Db::connect(&database.url).await.unwrap()]
-}
-
 /// `RACERS` attempts on `bucket` at once, half on each instance; the
 /// numbers they were given, sorted. No delay ever applies.
 async fn race(instances: &[Db; 2], bucket: &str) -> Vec<i32> {
@@ -38,7 +31,7 @@ async fn race(instances: &[Db; 2], bucket: &str) -> Vec<i32> {
 
 async fn racing_attempts_that_start_a_run_each_get_their_own_number(backend: Backend) {
     let database = TestDatabase::create(backend).await;
-    let instances = two_instances(&database).await;
+    let instances = database.two_instances().await;
 
     let numbers = race(&instances, "password:email:ann@example.com").await;
 
@@ -47,7 +40,7 @@ async fn racing_attempts_that_start_a_run_each_get_their_own_number(backend: Bac
 
 async fn racing_attempts_on_a_run_each_get_their_own_number(backend: Backend) {
     let database = TestDatabase::create(backend).await;
-    let instances = two_instances(&database).await;
+    let instances = database.two_instances().await;
     let bucket = "password:ip:203.0.113.7";
     assert_eq!(reserve_password_attempt(&instances[0], bucket, NOW, |_| 0).await.unwrap(), Ok(1));
 
