@@ -1,6 +1,6 @@
 -- Taking a slot of several limits, as one call: the round trips of a
--- transaction (BEGIN, lock, take, COMMIT) were a sixth of the statements
--- of a password step. Each statement of a volatile function takes a fresh
+-- transaction (BEGIN, lock, take, COMMIT) were a quarter of those of a
+-- password step. Each statement of a volatile function takes a fresh
 -- snapshot, so the take counts what the takers this one queued behind on
 -- the slot rows added before they committed.
 --
