@@ -9,6 +9,7 @@ use super::audit::Audit;
 use crate::config::Limits;
 use crate::db::Db;
 use crate::db::limits::{self, Limit, Taken};
+use crate::db::password_failures::{self, Delays};
 use crate::db::users::User;
 use crate::domain::audit::{AuditResult, Event};
 use crate::domain::clock::Clock;
@@ -22,6 +23,8 @@ const HOUR: i64 = 60 * MINUTE;
 const DAY: i64 = 24 * HOUR;
 /// The first delay after the free failures; each further failure doubles it.
 const FIRST_DELAY_SECS: i64 = 30;
+/// Doublings beyond which a delay grows no more (it is capped well before).
+const MAX_DOUBLINGS: i32 = 20;
 
 /// What a limit counts, and whose: its key in the database is `key()`.
 /// Clients are counted by `ClientNet` (an IPv6 client is its /64), typed
@@ -87,6 +90,9 @@ pub struct Throttle {
     db: Db,
     clock: Clock,
     limits: Limits,
+    /// The delays of a run of password failures of an IP, and of an address or browser.
+    ip_delays: Delays,
+    account_delays: Delays,
 }
 
 /// Who is guessing a password, for the run of failures the attempt counts
@@ -122,7 +128,8 @@ pub struct Attempt {
 
 impl Throttle {
     pub fn new(db: Db, clock: Clock, limits: Limits) -> Self {
-        Self { db, clock, limits }
+        let (ip_delays, account_delays) = delays(&limits);
+        Self { db, clock, limits, ip_delays, account_delays }
     }
 
     /// Wrong codes an account may have evaluated per rolling 24 h, whatever
@@ -169,14 +176,13 @@ impl Throttle {
                 return Ok(Err(retry));
             }
             let bucket = Bucket::PasswordIp(ip).key();
-            let reserved =
-                limits::reserve_password_attempt(&self.db, &bucket, now, |n| ip_delay(&self.limits, n));
+            let reserved = password_failures::reserve(&self.db, &bucket, now, &self.ip_delays);
             if let Err(retry) = reserved.await? {
                 return Ok(Err(retry));
             }
         }
         let bucket = guesser.bucket().key();
-        Ok(limits::reserve_password_attempt(&self.db, &bucket, now, |n| account_delay(&self.limits, n))
+        Ok(password_failures::reserve(&self.db, &bucket, now, &self.account_delays)
             .await?
             .map(|account_failures| Attempt { account_failures }))
     }
@@ -210,7 +216,7 @@ impl Throttle {
         let account = guesser.remembered.as_ref().map(|(user_id, _)| *user_id);
         self.unlock(guesser.typed, account).await?;
         if let Some(net) = client_net(requester) {
-            limits::forgive_password_attempt(&self.db, &Bucket::PasswordIp(net).key()).await?;
+            password_failures::forgive(&self.db, &Bucket::PasswordIp(net).key()).await?;
         }
         Ok(())
     }
@@ -221,9 +227,9 @@ impl Throttle {
         requester: &Requester,
         guesser: &Guesser<'_>,
     ) -> anyhow::Result<()> {
-        limits::forgive_password_attempt(&self.db, &guesser.bucket().key()).await?;
+        password_failures::forgive(&self.db, &guesser.bucket().key()).await?;
         if let Some(net) = client_net(requester) {
-            limits::forgive_password_attempt(&self.db, &Bucket::PasswordIp(net).key()).await?;
+            password_failures::forgive(&self.db, &Bucket::PasswordIp(net).key()).await?;
         }
         Ok(())
     }
@@ -232,9 +238,9 @@ impl Throttle {
     /// sign in again after the hard stop (`gatehouse user unlock`, a new
     /// password, a right password).
     pub async fn unlock(&self, email: &str, user_id: Option<i64>) -> anyhow::Result<()> {
-        limits::clear_password_failures(&self.db, &Bucket::PasswordAddress(email).key()).await?;
+        password_failures::clear(&self.db, &Bucket::PasswordAddress(email).key()).await?;
         if let Some(user_id) = user_id {
-            limits::clear_password_failures_starting(&self.db, &browsers_of(user_id)).await?;
+            password_failures::clear_starting(&self.db, &browsers_of(user_id)).await?;
         }
         Ok(())
     }
@@ -277,6 +283,17 @@ fn client_net(requester: &Requester) -> Option<ClientNet> {
 }
 
 /// Seconds to wait after `failures` consecutive failures of an address.
+/// The delays of runs of password failures, of an IP and of an address or
+/// browser, as the database looks them up: each is settled once the
+/// doublings reach their cap and the account's stop is passed.
+fn delays(limits: &Limits) -> (Delays, Delays) {
+    let settled_from = |free: i32| free.max(limits.password_max_consecutive_failures) + MAX_DOUBLINGS;
+    (
+        Delays::of(|n| ip_delay(limits, n), settled_from(limits.password_free_failures_per_ip)),
+        Delays::of(|n| account_delay(limits, n), settled_from(limits.password_free_failures)),
+    )
+}
+
 fn account_delay(limits: &Limits, failures: i32) -> i64 {
     if failures >= limits.password_max_consecutive_failures {
         // The hard stop: only an operator (`gatehouse user unlock`) or a new password ends it.
@@ -296,7 +313,7 @@ fn delay(limits: &Limits, failures: i32, free: i32) -> i64 {
     if over < 0 {
         return 0;
     }
-    let doublings = over.min(20) as u32;
+    let doublings = over.min(MAX_DOUBLINGS) as u32;
     (FIRST_DELAY_SECS << doublings).min(limits.password_max_delay_secs)
 }
 
@@ -319,6 +336,25 @@ mod tests {
     fn the_hundredth_consecutive_failure_stops_the_account() {
         assert_eq!(account_delay(&limits(), 99), 3600);
         assert!(account_delay(&limits(), 100) > 365 * DAY);
+    }
+
+    #[test]
+    fn the_database_looks_up_the_same_delays_for_any_number_of_failures() {
+        let mut settings = Settings::default();
+        for (free, free_per_ip, stop, max_delay) in
+            [(0, 0, 1, 30), (5, 20, 100, 3600), (100, 1000, 3, 86_400)]
+        {
+            settings.password_free_failures = free;
+            settings.password_free_failures_per_ip = free_per_ip;
+            settings.password_max_consecutive_failures = stop;
+            settings.password_max_delay_secs = max_delay;
+            let limits = settings.check().unwrap().limits;
+            let (ip, account) = delays(&limits);
+            for n in 0..2_000 {
+                assert_eq!(ip.after(n), ip_delay(&limits, n), "an IP after {n} failures");
+                assert_eq!(account.after(n), account_delay(&limits, n), "an account after {n} failures");
+            }
+        }
     }
 
     #[test]

@@ -1,5 +1,5 @@
-//! Rolling-window limits and password-failure delays, kept in the database
-//! so that they hold across instances.
+//! Rolling-window limits, kept in the database so that they hold across
+//! instances (runs of password failures are `password_failures`).
 //!
 //! A limit counts events per slot, a sixtieth of its window (15 s of a
 //! 15-minute window, 24 minutes of a day): a take reads at most 61 rows
@@ -163,96 +163,6 @@ pub async fn delete_old_slots(db: &Db, now: i64) -> Result<(), sqlx::Error> {
     let oldest_counted = now - 86_400 - 86_400 / SLOTS_PER_WINDOW;
     let sql = "DELETE FROM limit_slots WHERE slot_start < $1";
     with_pool!(db, pool => sqlx::query(sql).bind(oldest_counted).execute(pool).await.map(drop))
-}
-
-/// How long after its last delay a run of password failures is forgotten.
-pub const RUN_FORGOTTEN_AFTER_SECS: i64 = 86_400;
-
-/// Consecutive password failures of a bucket and until when it must wait.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
-struct Failures {
-    pub failures: i32,
-    pub locked_until: i64,
-}
-
-/// Reserves the next attempt of a run of password failures before the
-/// password is checked: the attempt counts as a failure (and earns its
-/// delay) until `clear_password_failures` or `forgive_password_attempt`
-/// says otherwise. A compare-and-swap on the row (or, for a run not yet
-/// started, an insert that fails if another got there first), so
-/// concurrent attempts each get their own number and none slips past a
-/// delay or the hard stop. Reading the run writes nothing: one write an
-/// attempt. `Err` holds the seconds until the bucket may try again.
-pub async fn reserve_password_attempt(
-    db: &Db,
-    bucket: &str,
-    now: i64,
-    delay: impl Fn(i32) -> i64,
-) -> Result<Result<i32, i64>, sqlx::Error> {
-    let read = "SELECT failures, locked_until FROM password_failures WHERE bucket = $1";
-    for _ in 0..50 {
-        let seen: Option<Failures> =
-            with_pool!(db, pool => sqlx::query_as(read).bind(bucket).fetch_optional(pool).await)?;
-        let Some(seen) = seen else {
-            // No run yet (or the cleanup of forgotten runs removed it): this is its first attempt.
-            let start = "INSERT INTO password_failures (bucket, failures, locked_until) VALUES ($1, 1, $2) \
-                         ON CONFLICT (bucket) DO NOTHING";
-            let started = with_pool!(db, pool => sqlx::query(start)
-                .bind(bucket)
-                .bind(now + delay(1))
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected()))?;
-            match started {
-                1 => return Ok(Ok(1)),
-                _ => continue,
-            }
-        };
-        // Only a run that earned a delay can block: `locked_until` of a run
-        // without one is just its last attempt, which a concurrent request
-        // may have stamped a second later than this one's `now`.
-        if delay(seen.failures) > 0 && seen.locked_until > now {
-            return Ok(Err(seen.locked_until - now));
-        }
-        // A run of failures ends by itself a day after its last delay ran out.
-        let previous = if seen.locked_until < now - RUN_FORGOTTEN_AFTER_SECS { 0 } else { seen.failures };
-        let attempt = previous + 1;
-        let swap = "UPDATE password_failures SET failures = $2, locked_until = $3 \
-                    WHERE bucket = $1 AND failures = $4 AND locked_until = $5";
-        let swapped = with_pool!(db, pool => sqlx::query(swap)
-            .bind(bucket)
-            .bind(attempt)
-            .bind(now + delay(attempt))
-            .bind(seen.failures)
-            .bind(seen.locked_until)
-            .execute(pool)
-            .await
-            .map(|r| r.rows_affected()))?;
-        if swapped == 1 {
-            return Ok(Ok(attempt));
-        }
-    }
-    // Heavy contention on one bucket: that is a flood; make it wait a moment.
-    Ok(Err(1))
-}
-
-/// Takes back a reserved attempt that was not a failure (a right password
-/// from a shared IP must not count against the IP).
-pub async fn forgive_password_attempt(db: &Db, bucket: &str) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE password_failures SET failures = failures - 1 WHERE bucket = $1 AND failures > 0";
-    with_pool!(db, pool => sqlx::query(sql).bind(bucket).execute(pool).await.map(|_| ()))
-}
-
-/// Ends every run of failures whose bucket starts with `prefix`.
-pub async fn clear_password_failures_starting(db: &Db, prefix: &str) -> Result<(), sqlx::Error> {
-    let sql = "DELETE FROM password_failures WHERE substr(bucket, 1, length($1)) = $1";
-    with_pool!(db, pool => sqlx::query(sql).bind(prefix).execute(pool).await.map(|_| ()))
-}
-
-/// A correct password ends the run of failures.
-pub async fn clear_password_failures(db: &Db, bucket: &str) -> Result<(), sqlx::Error> {
-    let sql = "DELETE FROM password_failures WHERE bucket = $1";
-    with_pool!(db, pool => sqlx::query(sql).bind(bucket).execute(pool).await.map(|_| ()))
 }
 
 #[cfg(test)]

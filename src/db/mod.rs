@@ -10,6 +10,7 @@ pub mod flows;
 pub mod known_browsers;
 pub mod limits;
 pub mod outbox;
+pub mod password_failures;
 pub mod sessions;
 pub mod unit;
 pub mod users;
@@ -236,7 +237,10 @@ impl Db {
                 now - 7 * 86_400,
             ),
             ("DELETE FROM known_browsers WHERE last_seen <= $1", now - known_browsers::FORGOTTEN_AFTER_SECS),
-            ("DELETE FROM password_failures WHERE locked_until < $1", now - limits::RUN_FORGOTTEN_AFTER_SECS),
+            (
+                "DELETE FROM password_failures WHERE locked_until < $1",
+                now - password_failures::RUN_FORGOTTEN_AFTER_SECS,
+            ),
         ];
         for (sql, before) in deletions {
             with_pool!(self, pool => sqlx::query(sql).bind(before).execute(pool).await.map(drop))?;
