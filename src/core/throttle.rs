@@ -9,7 +9,7 @@ use super::audit::Audit;
 use crate::config::Limits;
 use crate::db::Db;
 use crate::db::limits::{self, Limit, Taken};
-use crate::db::password_failures::{self, Delays};
+use crate::db::password_failures::{self, Change, Delays};
 use crate::db::users::User;
 use crate::domain::audit::{AuditResult, Event};
 use crate::domain::clock::Clock;
@@ -214,11 +214,9 @@ impl Throttle {
         guesser: &Guesser<'_>,
     ) -> anyhow::Result<()> {
         let account = guesser.remembered.as_ref().map(|(user_id, _)| *user_id);
-        self.unlock(guesser.typed, account).await?;
-        if let Some(net) = client_net(requester) {
-            password_failures::forgive(&self.db, &Bucket::PasswordIp(net).key()).await?;
-        }
-        Ok(())
+        let ip = client_net(requester).map(|net| Bucket::PasswordIp(net).key());
+        let forgiven = ip.as_deref().map(Change::Forgive);
+        self.end_runs(guesser.typed, account, forgiven).await
     }
 
     /// The password could not be checked at all: its reserved attempts do not count.
@@ -227,22 +225,32 @@ impl Throttle {
         requester: &Requester,
         guesser: &Guesser<'_>,
     ) -> anyhow::Result<()> {
-        password_failures::forgive(&self.db, &guesser.bucket().key()).await?;
-        if let Some(net) = client_net(requester) {
-            password_failures::forgive(&self.db, &Bucket::PasswordIp(net).key()).await?;
-        }
-        Ok(())
+        let (guessed, ip) =
+            (guesser.bucket().key(), client_net(requester).map(|net| Bucket::PasswordIp(net).key()));
+        let changes: Vec<Change> =
+            [Some(guessed.as_str()), ip.as_deref()].into_iter().flatten().map(Change::Forgive).collect();
+        Ok(password_failures::change(&self.db, &changes).await?)
     }
 
     /// Lets an address, and every browser the account `user_id` remembers,
     /// sign in again after the hard stop (`gatehouse user unlock`, a new
     /// password, a right password).
     pub async fn unlock(&self, email: &str, user_id: Option<i64>) -> anyhow::Result<()> {
-        password_failures::clear(&self.db, &Bucket::PasswordAddress(email).key()).await?;
-        if let Some(user_id) = user_id {
-            password_failures::clear_starting(&self.db, &browsers_of(user_id)).await?;
-        }
-        Ok(())
+        self.end_runs(email, user_id, None).await
+    }
+
+    /// `unlock`, and `also` in the same round trip.
+    async fn end_runs(
+        &self,
+        email: &str,
+        user_id: Option<i64>,
+        also: Option<Change<'_>>,
+    ) -> anyhow::Result<()> {
+        let (address, browsers) = (Bucket::PasswordAddress(email).key(), user_id.map(browsers_of));
+        let mut changes = vec![Change::End(&address)];
+        changes.extend(browsers.as_deref().map(Change::EndEveryStarting));
+        changes.extend(also);
+        Ok(password_failures::change(&self.db, &changes).await?)
     }
 
     /// Takes the send slots for a code to `user`, or says how many seconds

@@ -76,7 +76,7 @@ const NEXT_ATTEMPT: &str = "CASE WHEN password_failures.locked_until < $2 - $3 T
 
 /// Reserves the next attempt of a run of password failures before the
 /// password is checked: the attempt counts as a failure (and earns its
-/// delay) until `clear` or `forgive` says otherwise. `Err` holds the
+/// delay) until a `Change` ends its run or forgives it. `Err` holds the
 /// seconds until the bucket may try again.
 pub async fn reserve(
     db: &Db,
@@ -135,23 +135,60 @@ pub async fn reserve(
     Ok(Err(1))
 }
 
-/// Takes back a reserved attempt that was not a failure (a right password
-/// from a shared IP must not count against the IP).
-pub async fn forgive(db: &Db, bucket: &str) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE password_failures SET failures = failures - 1 WHERE bucket = $1 AND failures > 0";
-    with_pool!(db, pool => sqlx::query(sql).bind(bucket).execute(pool).await.map(|_| ()))
+/// A change to runs of failures once a password was checked, or could not be.
+#[derive(Clone, Copy, Debug)]
+pub enum Change<'a> {
+    /// A right password (or an operator) ends the run of this bucket.
+    End(&'a str),
+    /// Every run whose bucket starts with this ends.
+    EndEveryStarting(&'a str),
+    /// A reserved attempt that was not a failure no longer counts (a right
+    /// password from a shared IP must not count against the IP).
+    Forgive(&'a str),
 }
 
-/// Ends every run of failures whose bucket starts with `prefix`.
-pub async fn clear_starting(db: &Db, prefix: &str) -> Result<(), sqlx::Error> {
-    let sql = "DELETE FROM password_failures WHERE substr(bucket, 1, length($1)) = $1";
-    with_pool!(db, pool => sqlx::query(sql).bind(prefix).execute(pool).await.map(|_| ()))
+impl<'a> Change<'a> {
+    /// The statement, its one parameter being `$n`.
+    fn sql(self, n: usize) -> String {
+        match self {
+            Change::End(_) => format!("DELETE FROM password_failures WHERE bucket = ${n}"),
+            Change::EndEveryStarting(_) => {
+                format!("DELETE FROM password_failures WHERE substr(bucket, 1, length(${n})) = ${n}")
+            }
+            Change::Forgive(_) => format!(
+                "UPDATE password_failures SET failures = failures - 1 WHERE bucket = ${n} AND failures > 0"
+            ),
+        }
+    }
+
+    fn bucket(self) -> &'a str {
+        match self {
+            Change::End(bucket) | Change::EndEveryStarting(bucket) | Change::Forgive(bucket) => bucket,
+        }
+    }
 }
 
-/// A correct password ends the run of failures.
-pub async fn clear(db: &Db, bucket: &str) -> Result<(), sqlx::Error> {
-    let sql = "DELETE FROM password_failures WHERE bucket = $1";
-    with_pool!(db, pool => sqlx::query(sql).bind(bucket).execute(pool).await.map(|_| ()))
+/// Makes `changes`, to runs of different buckets, in one round trip: one
+/// statement on Postgres (data-modifying `WITH`s), one batch on SQLite.
+pub async fn change(db: &Db, changes: &[Change<'_>]) -> Result<(), sqlx::Error> {
+    let statements: Vec<String> = changes.iter().enumerate().map(|(i, change)| change.sql(i + 1)).collect();
+    let Some((last, before)) = statements.split_last() else { return Ok(()) };
+    let sql = match db.pool() {
+        Pool::Sqlite(_) => statements.join("; "),
+        Pool::Postgres(_) if before.is_empty() => last.clone(),
+        Pool::Postgres(_) => {
+            let before: Vec<String> =
+                before.iter().enumerate().map(|(i, sql)| format!("change_{i} AS ({sql})")).collect();
+            format!("WITH {} {last}", before.join(", "))
+        }
+    };
+    with_pool!(db, pool => {
+        let mut query = sqlx::query(AssertSqlSafe(sql.as_str()));
+        for change in changes {
+            query = query.bind(change.bucket());
+        }
+        query.execute(pool).await.map(drop)
+    })
 }
 
 #[cfg(test)]

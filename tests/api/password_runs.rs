@@ -1,10 +1,10 @@
 //! Runs of password failures in the database, under attempts that race:
 //! every attempt reserved gets its own number, whether the run already
 //! exists or the racers start it together, on one instance or two, and
-//! none slips past a delay the run earned; and how a run waits and ends.
+//! none slips past a delay the run earned; and how runs wait and end.
 
 use gatehouse::db::Db;
-use gatehouse::db::password_failures::{Delays, reserve};
+use gatehouse::db::password_failures::{Change, Delays, change, reserve};
 
 use crate::backend::{Backend, TestDatabase, on_both_backends};
 
@@ -13,6 +13,7 @@ on_both_backends! {
     racing_attempts_on_a_run_each_get_their_own_number,
     racing_attempts_never_pass_a_delay_the_run_earned,
     a_run_waits_out_its_delay_and_is_forgotten_a_day_after,
+    changes_made_together_each_reach_their_own_runs,
 }
 
 const NOW: i64 = 1_800_000_000;
@@ -88,4 +89,36 @@ async fn a_run_waits_out_its_delay_and_is_forgotten_a_day_after(backend: Backend
     let day_later = NOW + 120 + DAY;
     assert_eq!(attempt(day_later).await, Ok(4), "a day after its last delay, the run still counts");
     assert_eq!(attempt(day_later + 60 + DAY + 1).await, Ok(1), "more than a day after: a new run");
+}
+
+async fn changes_made_together_each_reach_their_own_runs(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let [db, _] = database.two_instances().await;
+    let runs = [
+        ("password:email:ann@example.com", 2),
+        ("password:browser:7:aa", 2),
+        ("password:browser:7:bb", 1),
+        ("password:browser:70:cc", 2),
+        ("password:ip:203.0.113.7", 3),
+        ("password:ip:198.51.100.1", 3),
+    ];
+    for (bucket, failures) in runs {
+        for _ in 0..failures {
+            reserve(&db, bucket, NOW, &no_delays()).await.unwrap().unwrap();
+        }
+    }
+
+    let changes = [
+        Change::End("password:email:ann@example.com"),
+        Change::EndEveryStarting("password:browser:7:"),
+        Change::Forgive("password:ip:203.0.113.7"),
+    ];
+    change(&db, &changes).await.unwrap();
+
+    let mut next = Vec::new();
+    for (bucket, _) in runs {
+        next.push(reserve(&db, bucket, NOW, &no_delays()).await.unwrap().unwrap());
+    }
+    // Ended runs start again; another account's browser and another IP are untouched.
+    assert_eq!(next, [1, 1, 1, 3, 3, 4], "the next attempt of each run");
 }
