@@ -347,7 +347,7 @@ mod tests {
     }
 
     #[test]
-    fn the_database_looks_up_the_same_delays_for_any_number_of_failures() {
+    fn the_schedule_given_to_the_database_has_every_delay_of_the_policy() {
         let mut settings = Settings::default();
         for (free, free_per_ip, stop, max_delay) in
             [(0, 0, 1, 30), (5, 20, 100, 3600), (100, 1000, 3, 86_400)]

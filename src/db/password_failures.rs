@@ -1,7 +1,7 @@
 //! Runs of consecutive password failures, per bucket (a typed address, a
 //! remembered browser, a client IP), and until when each must wait. An
 //! attempt is reserved before its password is checked, and counts as a
-//! failure until it is forgiven or its run is cleared.
+//! failure until it is forgiven or its run ends (`Change`).
 //!
 //! Reserving is one statement on either backend: an upsert that starts the
 //! run or adds the attempt to it, unless the run is waiting out a delay.
@@ -46,7 +46,7 @@ impl Delays {
 
     /// SQL for the wait after `failures` (an expression), with the
     /// parameters `$first` (`free`), `$first + 1` (`then`, as a JSON array)
-    /// and `$first + 2` (its last index), bound by `bind`.
+    /// and `$first + 2` (its last index).
     fn sql(db: &Db, failures: &str, first: usize) -> String {
         let (free, then, last) = (first, first + 1, first + 2);
         let lookup = match db.pool() {

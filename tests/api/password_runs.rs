@@ -14,6 +14,7 @@ on_both_backends! {
     racing_attempts_never_pass_a_delay_the_run_earned,
     a_run_waits_out_its_delay_and_is_forgotten_a_day_after,
     changes_made_together_each_reach_their_own_runs,
+    each_failure_earns_the_wait_the_schedule_gives_it,
 }
 
 const NOW: i64 = 1_800_000_000;
@@ -121,4 +122,24 @@ async fn changes_made_together_each_reach_their_own_runs(backend: Backend) {
     }
     // Ended runs start again; another account's browser and another IP are untouched.
     assert_eq!(next, [1, 1, 1, 3, 3, 4], "the next attempt of each run");
+}
+
+async fn each_failure_earns_the_wait_the_schedule_gives_it(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let [db, _] = database.two_instances().await;
+    // Three free failures, then 10, 20 and 40 s, and 40 s for every later one.
+    let schedule = |n: i32| if n < 3 { 0 } else { 10 << (n - 3).min(2) };
+    let delays = Delays::of(schedule, 5);
+    let bucket = "password:email:ann@example.com";
+
+    let (mut at, mut waits) = (NOW, Vec::new());
+    for n in 1..=8 {
+        assert_eq!(reserve(&db, bucket, at, &delays).await.unwrap(), Ok(n));
+        if schedule(n) > 0 {
+            waits.push(reserve(&db, bucket, at, &delays).await.unwrap().expect_err("a wait"));
+            at += schedule(n);
+        }
+    }
+
+    assert_eq!(waits, [10, 20, 40, 40, 40, 40], "the waits after the third to the eighth failure");
 }
