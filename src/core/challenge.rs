@@ -233,12 +233,13 @@ impl ChallengePolicy {
         let budget = self.throttle.code_failure_budget(challenge.user_id);
         let max = self.rules.max_attempts;
         if code.matches(&self.key, &challenge.code_hash) {
-            if let Some(retry_after_secs) = limits::wait_if_full(db, now, &budget).await? {
-                return Ok(Verdict::Refused(Refusal::Locked { retry_after_secs }).into());
+            if challenges::consume(db, id, now, max, &budget).await? {
+                return Ok(accepted(&challenge).into());
             }
-            return Ok(match challenges::consume(db, id, now, max).await? {
-                true => accepted(&challenge),
-                false => self.verdict_after_race(id).await?,
+            // Not used: the day's budget of wrong codes is spent, or a racer won.
+            return Ok(match limits::wait_if_full(db, now, &budget).await? {
+                Some(retry_after_secs) => Verdict::Refused(Refusal::Locked { retry_after_secs }),
+                None => self.verdict_after_race(id).await?,
             }
             .into());
         }

@@ -5,6 +5,7 @@
 //! finished, or 15 minutes old).
 
 use super::flows::{NewFlow, insert_flow};
+use super::limits::{Limit, counted};
 use super::outbox::{NewMail, insert_mail};
 use super::{Db, Pool, changed_a_row, first_row, with_pool};
 use crate::domain::mail::MailProgress;
@@ -261,14 +262,15 @@ impl FlowEnd {
 }
 
 /// Uses the live challenge whose `key` column is `$1` (`$2` is now, `$3`
-/// the attempt limit) and ends its flow as `end` says, in one round trip:
+/// the attempt limit), if `also` (a condition starting with `AND`) holds,
+/// and ends its flow as `end` says, in one round trip:
 /// one statement on Postgres; on SQLite two in one batch, the second only
 /// if the first used the challenge. Should the process stop between those
 /// two, the challenge is used and its flow merely runs out: nothing can
 /// use either any more. Changes rows only when this call won.
-fn use_and_end_sql(pool: &Pool, key: &str, end: FlowEnd) -> String {
+fn use_and_end_sql(pool: &Pool, key: &str, also: &str, end: FlowEnd) -> String {
     let (live, column) = (live!(), end.column());
-    let used = format!("UPDATE challenges SET used_at = $2 WHERE {key} = $1 AND {live}");
+    let used = format!("UPDATE challenges SET used_at = $2 WHERE {key} = $1 AND {live}{also}");
     match pool {
         Pool::Postgres(_) => format!(
             "WITH used AS ({used} RETURNING flow_id) UPDATE flows SET {column} = $2 FROM used WHERE flows.id = used.flow_id"
@@ -281,9 +283,20 @@ fn use_and_end_sql(pool: &Pool, key: &str, end: FlowEnd) -> String {
 }
 
 /// Uses challenge `id` after a right code, while it is live with attempts
-/// left, and finishes its flow; true when this call won.
-pub async fn consume(db: &Db, id: i64, now: i64, max_attempts: i32) -> Result<bool, sqlx::Error> {
-    changed_a_row!(db, use_and_end_sql(db.pool(), "id", FlowEnd::Finish), id, now, max_attempts)
+/// left and `budget` (the account's wrong codes) has room, and finishes its
+/// flow; true when this call won. The room is a condition of the same
+/// statement, so a right code costs no round trip of its own for it.
+pub async fn consume(
+    db: &Db,
+    id: i64,
+    now: i64,
+    max_attempts: i32,
+    budget: &Limit,
+) -> Result<bool, sqlx::Error> {
+    let room = concat!(" AND ", counted!("$4", "$5"), " < $6");
+    let sql = use_and_end_sql(db.pool(), "id", room, FlowEnd::Finish);
+    let (bucket, first, max) = (&budget.bucket, budget.first_counted(now), budget.max);
+    changed_a_row!(db, sql, id, now, max_attempts, bucket, first, max)
 }
 
 /// Uses the live challenge whose link hashes to `link_hash` and ends its
@@ -295,5 +308,5 @@ pub async fn use_link(
     max_attempts: i32,
     end: FlowEnd,
 ) -> Result<bool, sqlx::Error> {
-    changed_a_row!(db, use_and_end_sql(db.pool(), "link_hash", end), link_hash, now, max_attempts)
+    changed_a_row!(db, use_and_end_sql(db.pool(), "link_hash", "", end), link_hash, now, max_attempts)
 }

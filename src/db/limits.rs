@@ -38,7 +38,7 @@ impl Limit {
     }
 
     /// The start of the oldest slot that still counts at `now`.
-    fn first_counted(&self, now: i64) -> i64 {
+    pub(crate) fn first_counted(&self, now: i64) -> i64 {
         self.slot_of(now - self.window_secs)
     }
 }
@@ -152,9 +152,25 @@ pub async fn refund(db: &Db, taken: Taken) -> Result<(), sqlx::Error> {
     Ok(())
 }
 
+/// SQL for the events counted against a limit whose bucket is `$bucket` and
+/// whose oldest counted slot is `$first` (`Limit::first_counted`): a
+/// subquery, for a condition of another statement.
+macro_rules! counted {
+    ($bucket:literal, $first:literal) => {
+        concat!(
+            "(SELECT CAST(COALESCE(SUM(events), 0) AS BIGINT) FROM limit_slots WHERE bucket = ",
+            $bucket,
+            " AND slot_start >= ",
+            $first,
+            ")"
+        )
+    };
+}
+pub(crate) use counted;
+
 /// Events counted against `limit` at `now`.
 pub async fn count(db: &Db, limit: &Limit, now: i64) -> Result<i64, sqlx::Error> {
-    let sql = "SELECT CAST(COALESCE(SUM(events), 0) AS BIGINT) FROM limit_slots WHERE bucket = $1 AND slot_start >= $2";
+    let sql = concat!("SELECT ", counted!("$1", "$2"));
     with_pool!(db, pool => sqlx::query_scalar(sql).bind(&limit.bucket).bind(limit.first_counted(now)).fetch_one(pool).await)
 }
 
