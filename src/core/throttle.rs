@@ -214,9 +214,8 @@ impl Throttle {
         guesser: &Guesser<'_>,
     ) -> anyhow::Result<()> {
         let account = guesser.remembered.as_ref().map(|(user_id, _)| *user_id);
-        let ip = client_net(requester).map(|net| Bucket::PasswordIp(net).key());
-        let forgiven = ip.as_deref().map(Change::Forgive);
-        self.end_runs(guesser.typed, account, forgiven).await
+        let ip = ip_run(requester);
+        self.end_runs(guesser.typed, account, ip.as_deref().map(Change::Forgive)).await
     }
 
     /// The password could not be checked at all: its reserved attempts do not count.
@@ -225,10 +224,9 @@ impl Throttle {
         requester: &Requester,
         guesser: &Guesser<'_>,
     ) -> anyhow::Result<()> {
-        let (guessed, ip) =
-            (guesser.bucket().key(), client_net(requester).map(|net| Bucket::PasswordIp(net).key()));
-        let changes: Vec<Change> =
-            [Some(guessed.as_str()), ip.as_deref()].into_iter().flatten().map(Change::Forgive).collect();
+        let (guessed, ip) = (guesser.bucket().key(), ip_run(requester));
+        let mut changes = vec![Change::Forgive(&guessed)];
+        changes.extend(ip.as_deref().map(Change::Forgive));
         Ok(password_failures::change(&self.db, &changes).await?)
     }
 
@@ -290,7 +288,11 @@ fn client_net(requester: &Requester) -> Option<ClientNet> {
     requester.ip.map(ClientNet::of)
 }
 
-/// Seconds to wait after `failures` consecutive failures of an address.
+/// The key of the run of password failures of the requester's IP, if it has one.
+fn ip_run(requester: &Requester) -> Option<String> {
+    client_net(requester).map(|net| Bucket::PasswordIp(net).key())
+}
+
 /// The delays of runs of password failures, of an IP and of an address or
 /// browser, as the database looks them up: each is settled once the
 /// doublings reach their cap and the account's stop is passed.
@@ -302,6 +304,7 @@ fn delays(limits: &Limits) -> (Delays, Delays) {
     )
 }
 
+/// Seconds to wait after `failures` consecutive failures of an address.
 fn account_delay(limits: &Limits, failures: i32) -> i64 {
     if failures >= limits.password_max_consecutive_failures {
         // The hard stop: only an operator (`gatehouse user unlock`) or a new password ends it.

@@ -23,6 +23,7 @@ on_both_backends! {
     set_password_also_ends_the_stop,
     ten_concurrent_wrong_passwords_get_no_more_checks_than_the_stop_allows,
     a_long_typed_address_is_counted_under_a_short_key,
+    right_passwords_from_one_ip_are_not_counted_against_it,
 }
 
 const WRONG: &str = "not the password at all";
@@ -145,6 +146,26 @@ async fn a_long_typed_address_is_counted_under_a_short_key(backend: Backend) {
     assert_too_many_requests(&replies[2]);
     let longest = database_of(&app).await.longest_password_bucket().await;
     assert!(longest < 100, "a bucket key of {longest} characters");
+}
+
+async fn right_passwords_from_one_ip_are_not_counted_against_it(backend: Backend) {
+    // One free failure per IP: a second attempt counted against it would wait.
+    let app = spawn_app_with(backend, |s| s.password_free_failures_per_ip = 1).await;
+    let others = [("bob@example.com", "bob's long password"), ("carol@example.com", "carol's long password")];
+    for (email, password) in others {
+        app.cli.add_user(email, password).await;
+    }
+
+    for (email, password) in [(app.user.email.as_str(), app.user.password.as_str())].into_iter().chain(others)
+    {
+        let reply = app.new_browser().enter_password(email, password).await;
+        assert_redirects_to(&reply, "/login/code");
+    }
+    let wrong = app.browser.enter_password("bob@example.com", WRONG).await;
+
+    assert_wrong_password(&wrong, 1);
+    let after = app.browser.enter_password("carol@example.com", WRONG).await;
+    assert_too_many_requests(&after);
 }
 
 async fn app_with_two_free_failures(backend: Backend) -> TestApp {
