@@ -153,6 +153,10 @@ async fn wait_until_up(address: SocketAddr, path: &str) -> anyhow::Result<()> {
 }
 
 impl Served {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Resident memory now and at its peak since the last `reset_peak`, in KiB.
     pub fn memory_kib(&self) -> anyhow::Result<(u64, u64)> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;

@@ -1,8 +1,10 @@
-//! The CPU time of the Postgres server the portal runs on, when it runs on
-//! this machine: every process of the server (the postmaster's children,
-//! the backends among them) plus what the postmaster collected from the
-//! children that ended. On the password step, the server's share of the
-//! two cores is what keeps the hashing below its ceiling.
+//! Where a phase's CPU went: the portal's process, the Postgres server it
+//! runs on (when it runs on this machine: every process of the server, the
+//! postmaster's children, plus what the postmaster collected from the
+//! children that ended), and how busy the machine's cores were, and how
+//! much of their time the host took (steal). CPU per step tells changes
+//! apart that rates, which drift with the host, cannot; cores left idle
+//! under load say that a phase waits on hand-offs, not on the processors.
 
 use sqlx::{Connection as _, PgConnection};
 
@@ -27,9 +29,7 @@ impl ServerCpu {
             return None;
         }
         let postmaster = field("PPid:")?.parse().ok()?;
-        // SAFETY: sysconf reads a constant of the system; it takes no pointers.
-        let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-        (ticks_per_second > 0.0).then_some(Self { postmaster, ticks_per_second })
+        Some(Self { postmaster, ticks_per_second: ticks_per_second()? })
     }
 
     /// CPU seconds the server has used so far.
@@ -42,6 +42,81 @@ impl ServerCpu {
             }
         }
         ticks as f64 / self.ticks_per_second
+    }
+}
+
+/// What the portal, its Postgres server and the machine used during a phase.
+pub struct Usage<'a> {
+    portal: u32,
+    server: Option<&'a ServerCpu>,
+    started: (Option<f64>, Option<f64>, Option<Machine>),
+}
+
+impl<'a> Usage<'a> {
+    /// Starts counting for the portal's process `portal`.
+    pub fn start(portal: u32, server: Option<&'a ServerCpu>) -> Self {
+        Self {
+            portal,
+            server,
+            started: (process_seconds(portal), server.map(ServerCpu::used), Machine::now()),
+        }
+    }
+
+    /// One line on what each of `count` steps of `what` cost since `start`.
+    pub fn report(&self, what: &str, count: usize) -> String {
+        let per_step = |seconds: f64| format!("{:.0} µs", seconds * 1e6 / count as f64);
+        let mut cpu = Vec::new();
+        if let (Some(before), Some(after)) = (self.started.0, process_seconds(self.portal)) {
+            cpu.push(format!("portal {}", per_step(after - before)));
+        }
+        if let (Some(before), Some(server)) = (self.started.1, self.server) {
+            cpu.push(format!("Postgres {}", per_step(server.used() - before)));
+        }
+        let cores = match (&self.started.2, Machine::now()) {
+            (Some(before), Some(after)) => {
+                let (busy, stolen) = after.since(before);
+                format!("; cores busy {:.0} %, stolen by the host {:.0} %", busy * 100.0, stolen * 100.0)
+            }
+            _ => String::new(),
+        };
+        format!("{what}, CPU a step: {}{cores}", cpu.join(", "))
+    }
+}
+
+/// CPU seconds process `pid` has used so far.
+fn process_seconds(pid: u32) -> Option<f64> {
+    Some(times(pid)?.own as f64 / ticks_per_second()?)
+}
+
+fn ticks_per_second() -> Option<f64> {
+    // SAFETY: sysconf reads a constant of the system; it takes no pointers.
+    let ticks = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks > 0.0).then_some(ticks)
+}
+
+/// The machine's CPU ticks so far, all cores together, from `/proc/stat`.
+struct Machine {
+    total: u64,
+    idle: u64,
+    steal: u64,
+}
+
+impl Machine {
+    fn now() -> Option<Self> {
+        let stat = std::fs::read_to_string("/proc/stat").ok()?;
+        let ticks: Vec<u64> =
+            stat.lines().next()?.split_whitespace().skip(1).filter_map(|t| t.parse().ok()).collect();
+        // user nice system idle iowait irq softirq steal guest guest_nice; guests are in user already.
+        let total = ticks.iter().take(8).sum();
+        Some(Self { total, idle: ticks.get(3)? + ticks.get(4)?, steal: *ticks.get(7)? })
+    }
+
+    /// The shares of the cores' time since `earlier` that were busy (steal
+    /// not counted) and that the host took.
+    fn since(&self, earlier: &Self) -> (f64, f64) {
+        let total = self.total.saturating_sub(earlier.total).max(1) as f64;
+        let (idle, steal) = (self.idle - earlier.idle, self.steal - earlier.steal);
+        (1.0 - (idle + steal) as f64 / total, steal as f64 / total)
     }
 }
 

@@ -13,7 +13,7 @@ use tokio::sync::Mutex;
 use crate::bare::argon2_ceiling;
 use crate::load::hammer;
 use crate::portal::{Backend, prepare, start_bare_page, start_portal};
-use crate::server_cpu::ServerCpu;
+use crate::server_cpu::{ServerCpu, Usage};
 use crate::sign_in::{PASSWORD, account, csrf_of};
 use crate::smtp_sink::SmtpSink;
 use crate::{ACCOUNTS, CONNECTIONS, LOAD_FOR, Row};
@@ -53,19 +53,19 @@ pub async fn measure(backend: &Backend, cores: usize) -> anyhow::Result<Vec<Row>
     // just before and just after the password steps, and averaged.
     let before = argon2_ceiling(cores, CEILING_FOR);
     let server = ServerCpu::of(&backend.url).await;
-    let server_before = server.as_ref().map(ServerCpu::used);
+    let usage = Usage::start(portal.pid(), server.as_ref());
     let started = Instant::now();
-    let waiting = password_steps(&client, &base).await?;
+    let mut waiting = password_steps(&client, &base).await?;
     let password_rate = ACCOUNTS as f64 / started.elapsed().as_secs_f64();
-    if let (Some(server), Some(before)) = (&server, server_before) {
-        let per_step = (server.used() - before) / ACCOUNTS as f64;
-        println!("Postgres server CPU: {:.2} ms a password step", per_step * 1000.0);
-    }
+    println!("{}", usage.report("password steps", ACCOUNTS));
     let (_, peak_kib) = portal.memory_kib()?;
     let ceiling = (before + argon2_ceiling(cores, CEILING_FOR)) / 2.0;
     println!("argon2id ceiling ({cores} threads): {before:.1} hashes/s before, {ceiling:.1} on average");
     let codes = codes_by_account(&sink, ACCOUNTS).await?;
+    code_pages(&client, &base, &mut waiting).await?;
+    let usage = Usage::start(portal.pid(), server.as_ref());
     let check_rate = code_checks(&client, &base, waiting, codes).await?;
+    println!("{}", usage.report("right-code checks", ACCOUNTS));
 
     let bare = format!("{bare_rate:.0}/s");
     let budget_kib = idle_kib + (19 * cores as u64 + 20) * 1024;
@@ -201,17 +201,22 @@ async fn sign_in_fully(
     Ok(cookies(&mut jar, &reply))
 }
 
+/// The code page of every waiting sign-in, for its CSRF token.
+async fn code_pages(client: &reqwest::Client, base: &str, waiting: &mut [Waiting]) -> anyhow::Result<()> {
+    for w in waiting {
+        let page = client.get(format!("{base}/login/code")).header(COOKIE, &w.cookie).send().await?;
+        w.csrf = csrf_of(&page.text().await?);
+    }
+    Ok(())
+}
+
 /// Every waiting sign-in's right code, `CONNECTIONS` at a time; checks per second.
 async fn code_checks(
     client: &reqwest::Client,
     base: &str,
-    mut waiting: Vec<Waiting>,
+    waiting: Vec<Waiting>,
     codes: HashMap<usize, String>,
 ) -> anyhow::Result<f64> {
-    for w in &mut waiting {
-        let page = client.get(format!("{base}/login/code")).header(COOKIE, &w.cookie).send().await?;
-        w.csrf = csrf_of(&page.text().await?);
-    }
     let work = Arc::new(Mutex::new(waiting.into_iter().enumerate().collect::<Vec<_>>()));
     let codes = Arc::new(codes);
     let started = Instant::now();
