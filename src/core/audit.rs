@@ -28,7 +28,22 @@ impl Audit {
         event: Event,
         result: AuditResult,
     ) {
-        let row = NewAuditRow {
+        let row = self.row(requester, user_id, email, event, result);
+        if let Err(e) = audit::insert(&self.db, &row).await {
+            tracing::error!(error = %e, event = event.as_str(), "writing the audit log failed");
+        }
+    }
+
+    /// The row that records an event now, for a write that records it itself.
+    pub fn row<'a>(
+        &self,
+        requester: &'a Requester,
+        user_id: Option<i64>,
+        email: Option<&'a str>,
+        event: Event,
+        result: AuditResult,
+    ) -> NewAuditRow<'a> {
+        NewAuditRow {
             at: self.clock.now(),
             user_id,
             email,
@@ -36,9 +51,6 @@ impl Audit {
             result,
             client_ip: requester.ip.map(|ip| ip.to_string()),
             user_agent: requester.user_agent.as_deref(),
-        };
-        if let Err(e) = audit::insert(&self.db, &row).await {
-            tracing::error!(error = %e, event = event.as_str(), "writing the audit log failed");
         }
     }
 }

@@ -10,6 +10,7 @@ use rand::RngExt as _;
 use super::throttle::Throttle;
 use crate::config::CodeRules;
 use crate::db::Db;
+use crate::db::audit::NewAuditRow;
 use crate::db::challenges::{self, Challenge, FlowEnd, NewChallenge};
 use crate::db::flows::NewFlow;
 use crate::db::limits;
@@ -70,17 +71,19 @@ pub enum Verdict {
     Unknown,
 }
 
-/// A verdict on a typed code, and whether this guess spent the account's
-/// last wrong code of the day (then its owner is told).
+/// A verdict on a typed code, whether this guess spent the account's last
+/// wrong code of the day (then its owner is told), and whether the verdict
+/// is already in the audit log.
 #[derive(Debug)]
 pub struct CodeCheck {
     pub verdict: Verdict,
     pub budget_just_spent: bool,
+    pub recorded: bool,
 }
 
 impl From<Verdict> for CodeCheck {
     fn from(verdict: Verdict) -> Self {
-        Self { verdict, budget_just_spent: false }
+        Self { verdict, budget_just_spent: false, recorded: false }
     }
 }
 
@@ -215,12 +218,14 @@ impl ChallengePolicy {
     /// can get more guesses evaluated; one from a replaced challenge of the
     /// same flow (told apart so the person uses the newest mail) gives them
     /// back. A right code takes neither, but is refused like any guess once
-    /// the budget is spent or the attempts are used up.
+    /// the budget is spent or the attempts are used up; the code it uses is
+    /// recorded as `accepted` says, in the same statement.
     pub async fn check_code(
         &self,
         id: i64,
         purpose: Purpose,
         code: &OneTimeCode,
+        accepted: &NewAuditRow<'_>,
     ) -> anyhow::Result<CodeCheck> {
         let db = &self.db;
         let Some(challenge) = challenges::find(db, id).await?.filter(|c| c.purpose == purpose) else {
@@ -233,8 +238,12 @@ impl ChallengePolicy {
         let budget = self.throttle.code_failure_budget(challenge.user_id);
         let max = self.rules.max_attempts;
         if code.matches(&self.key, &challenge.code_hash) {
-            if challenges::consume(db, id, now, max, &budget).await? {
-                return Ok(accepted(&challenge).into());
+            if challenges::consume(db, id, now, max, &budget, accepted).await? {
+                return Ok(CodeCheck {
+                    verdict: accepted_by(&challenge),
+                    budget_just_spent: false,
+                    recorded: true,
+                });
             }
             // Not used: the day's budget of wrong codes is spent, or a racer won.
             return Ok(match limits::wait_if_full(db, now, &budget).await? {
@@ -264,7 +273,7 @@ impl ChallengePolicy {
         } else {
             Verdict::Wrong { attempts_left: max - attempts }
         };
-        Ok(CodeCheck { verdict, budget_just_spent: spent == budget.max })
+        Ok(CodeCheck { verdict, budget_just_spent: spent == budget.max, recorded: false })
     }
 
     /// What a link token of `purpose` points at, consuming nothing (GET of the link).
@@ -289,7 +298,7 @@ impl ChallengePolicy {
         let digest = link_digest(&self.key, token);
         let now = self.clock.now();
         match challenges::use_link(&self.db, &digest, now, self.rules.max_attempts, end).await? {
-            true => Ok(accepted(challenge)),
+            true => Ok(accepted_by(challenge)),
             false => self.verdict_after_race(challenge.id).await,
         }
     }
@@ -320,7 +329,7 @@ impl ChallengePolicy {
     }
 }
 
-fn accepted(challenge: &Challenge) -> Verdict {
+fn accepted_by(challenge: &Challenge) -> Verdict {
     Verdict::Accepted(Accepted {
         user_id: challenge.user_id,
         flow_id: challenge.flow_id,

@@ -125,10 +125,13 @@ async fn check_and_finish(
     requester: &Requester,
     browser: Option<&str>,
 ) -> anyhow::Result<CodeOutcome> {
-    let check = core.challenges.check_code(pending.challenge_id, pending.purpose, code).await?;
     let user_id = Some(pending.user_id);
     let event = Event::Code(pending.purpose);
-    core.audit.record(requester, user_id, None, event, audit_result(&check.verdict)).await;
+    let accepted = core.audit.row(requester, user_id, None, event, AuditResult::Ok);
+    let check = core.challenges.check_code(pending.challenge_id, pending.purpose, code, &accepted).await?;
+    if !check.recorded {
+        core.audit.record(requester, user_id, None, event, audit_result(&check.verdict)).await;
+    }
     if check.budget_just_spent {
         core.audit.record(requester, user_id, None, Event::Lockout, AuditResult::CodeBudget).await;
         warn_of_spent_budget(core, pending.user_id).await;

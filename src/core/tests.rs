@@ -5,10 +5,11 @@ use tempfile::TempDir;
 
 use super::Core;
 use super::accounts::Accounts;
-use super::challenge::{Behind, FlowStart, Refusal, Resend, Verdict};
+use super::challenge::{Behind, CodeCheck, FlowStart, Refusal, Resend, Verdict};
 use super::code::{CodeOutcome, enter_code};
 use crate::config::Settings;
 use crate::db::Db;
+use crate::domain::audit::{AuditResult, Event};
 use crate::domain::clock::Clock;
 use crate::domain::code::OneTimeCode;
 use crate::domain::email::EmailAddress;
@@ -73,13 +74,37 @@ async fn issue(h: &Harness, purpose: Purpose) -> Issued {
     Issued { id: pending.challenge_id, pending, code, token }
 }
 
+/// Checks a typed code as `enter_code` does, recording it as a default requester's.
+async fn check(h: &Harness, id: i64, purpose: Purpose, code: &OneTimeCode) -> CodeCheck {
+    let requester = Requester::default();
+    let accepted = h.core.audit.row(&requester, Some(h.user_id), None, Event::Code(purpose), AuditResult::Ok);
+    h.core.challenges.check_code(id, purpose, code, &accepted).await.unwrap()
+}
+
+#[tokio::test]
+async fn a_right_code_is_recorded_with_its_use_and_only_by_the_check_that_used_it() {
+    let h = harness().await;
+    let issued = issue(&h, Purpose::Login).await;
+    let recorded = || async { crate::db::audit::list(&h.core.db, None, 0).await.unwrap() };
+
+    let first = check(&h, issued.id, Purpose::Login, &issued.code).await;
+    let again = check(&h, issued.id, Purpose::Login, &issued.code).await;
+
+    assert!(matches!(first.verdict, Verdict::Accepted(_)) && first.recorded, "{first:?}");
+    assert_eq!(again.verdict, Verdict::Refused(Refusal::Used));
+    assert!(!again.recorded, "a used code's verdict is for the caller to record");
+    let rows = recorded().await;
+    let written: Vec<_> = rows.iter().map(|r| (r.user_id, r.event.as_str(), r.result.as_str())).collect();
+    assert_eq!(written, [(Some(h.user_id), "code", "ok")], "{rows:?}");
+}
+
 #[tokio::test]
 async fn a_code_or_link_of_one_purpose_is_never_accepted_by_another_flow() {
     let h = harness().await;
     let reset = issue(&h, Purpose::Reset).await;
     let challenges = &h.core.challenges;
 
-    let as_sign_in = challenges.check_code(reset.id, Purpose::Login, &reset.code).await.unwrap();
+    let as_sign_in = check(&h, reset.id, Purpose::Login, &reset.code).await;
     assert_eq!(as_sign_in.verdict, Verdict::Unknown);
     let behind = challenges.behind_link(&reset.token, Purpose::Login).await.unwrap();
     assert!(matches!(behind, Behind::Unknown), "a reset link is no sign-in link");
@@ -88,7 +113,7 @@ async fn a_code_or_link_of_one_purpose_is_never_accepted_by_another_flow() {
     assert!(matches!(outcome, CodeOutcome::Gone), "a sign-in cannot finish on a reset code");
 
     // Untouched by all that, it still works for its own flow.
-    let as_reset = challenges.check_code(reset.id, Purpose::Reset, &reset.code).await.unwrap();
+    let as_reset = check(&h, reset.id, Purpose::Reset, &reset.code).await;
     assert!(matches!(as_reset.verdict, Verdict::Accepted { .. }), "{:?}", as_reset.verdict);
 }
 
@@ -98,7 +123,7 @@ async fn a_code_expires_by_the_server_clock() {
     let issued = issue(&h, Purpose::Login).await;
     h.core.clock.advance(h.core.challenges.rules().ttl_secs);
 
-    let check = h.core.challenges.check_code(issued.id, Purpose::Login, &issued.code).await.unwrap();
+    let check = check(&h, issued.id, Purpose::Login, &issued.code).await;
 
     assert_eq!(check.verdict, Verdict::Refused(Refusal::Expired));
 }
@@ -120,7 +145,7 @@ async fn a_new_code_waits_for_the_cooldown_and_replaces_the_old_one() {
     };
 
     assert_ne!(second, first.id);
-    let old = h.core.challenges.check_code(first.id, Purpose::Login, &first.code).await.unwrap();
+    let old = check(&h, first.id, Purpose::Login, &first.code).await;
     assert_eq!(old.verdict, Verdict::Refused(Refusal::Replaced));
     let wrong_purpose = h.core.challenges.resend(second, Purpose::Reset, mail()).await.unwrap();
     assert!(matches!(wrong_purpose, Resend::Gone), "a sign-in's code is not resent as a reset");

@@ -28,23 +28,39 @@ pub struct AuditRow {
     pub user_agent: Option<String>,
 }
 
+/// `INSERT INTO audit_events … SELECT` of one row, its values the eight
+/// placeholders in `$values` (`"$1, $2, …"`), bound in order by
+/// `bind_audit_row!`; for statements that record an event with the write
+/// it records.
+macro_rules! audit_insert {
+    ($values:literal) => {
+        concat!(
+            "INSERT INTO audit_events (at, user_id, email, event, purpose, result, client_ip, user_agent) SELECT ",
+            $values
+        )
+    };
+}
+pub(crate) use audit_insert;
+
+/// Binds the values of `$row` (a `&NewAuditRow`) to `$query`, in the order of `audit_insert!`.
+macro_rules! bind_audit_row {
+    ($query:expr, $row:expr) => {
+        $query
+            .bind($row.at)
+            .bind($row.user_id)
+            .bind($row.email)
+            .bind($row.event.as_str())
+            .bind($row.event.purpose().map(|p| p.as_str()))
+            .bind($row.result.as_str())
+            .bind($row.client_ip.as_deref())
+            .bind($row.user_agent)
+    };
+}
+pub(crate) use bind_audit_row;
+
 pub async fn insert(db: &Db, row: &NewAuditRow<'_>) -> Result<(), sqlx::Error> {
-    let sql = "INSERT INTO audit_events (at, user_id, email, event, purpose, result, client_ip, user_agent) \
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
-    with_pool!(db, pool => {
-        sqlx::query(sql)
-            .bind(row.at)
-            .bind(row.user_id)
-            .bind(row.email)
-            .bind(row.event.as_str())
-            .bind(row.event.purpose().map(|p| p.as_str()))
-            .bind(row.result.as_str())
-            .bind(row.client_ip.as_deref())
-            .bind(row.user_agent)
-            .execute(pool)
-            .await
-            .map(drop)
-    })
+    let sql = audit_insert!("$1, $2, $3, $4, $5, $6, $7, $8");
+    with_pool!(db, pool => bind_audit_row!(sqlx::query(sql), row).execute(pool).await.map(drop))
 }
 
 /// Events since `since`, oldest first, optionally for one address only.

@@ -4,6 +4,7 @@
 //! challenge is live only while its flow is (not refused, approved,
 //! finished, or 15 minutes old).
 
+use super::audit::{NewAuditRow, audit_insert, bind_audit_row};
 use super::flows::{NewFlow, insert_flow};
 use super::limits::{Limit, counted};
 use super::outbox::{NewMail, insert_mail};
@@ -263,40 +264,62 @@ impl FlowEnd {
 
 /// Uses the live challenge whose `key` column is `$1` (`$2` is now, `$3`
 /// the attempt limit), if `also` (a condition starting with `AND`) holds,
-/// and ends its flow as `end` says, in one round trip:
-/// one statement on Postgres; on SQLite two in one batch, the second only
-/// if the first used the challenge. Should the process stop between those
-/// two, the challenge is used and its flow merely runs out: nothing can
-/// use either any more. Changes rows only when this call won.
-fn use_and_end_sql(pool: &Pool, key: &str, also: &str, end: FlowEnd) -> String {
+/// ends its flow as `end` says, and runs `record` (an `INSERT … SELECT`
+/// without `FROM`), if given, in one round trip:
+/// one statement on Postgres; on SQLite a batch, each statement after the
+/// first only if the one before changed a row. Should the process stop
+/// within that batch, the challenge is used and its flow merely runs out:
+/// nothing can use either any more. Changes rows only when this call won.
+fn use_and_end_sql(pool: &Pool, key: &str, also: &str, end: FlowEnd, record: Option<&str>) -> String {
     let (live, column) = (live!(), end.column());
     let used = format!("UPDATE challenges SET used_at = $2 WHERE {key} = $1 AND {live}{also}");
-    match pool {
-        Pool::Postgres(_) => format!(
+    match (pool, record) {
+        (Pool::Postgres(_), None) => format!(
             "WITH used AS ({used} RETURNING flow_id) UPDATE flows SET {column} = $2 FROM used WHERE flows.id = used.flow_id"
         ),
-        Pool::Sqlite(_) => format!(
-            "{used}; UPDATE flows SET {column} = $2 \
-             WHERE changes() = 1 AND id = (SELECT flow_id FROM challenges WHERE {key} = $1)"
+        (Pool::Postgres(_), Some(record)) => format!(
+            "WITH used AS ({used} RETURNING flow_id), \
+             ended AS (UPDATE flows SET {column} = $2 FROM used WHERE flows.id = used.flow_id) \
+             {record} FROM used"
         ),
+        (Pool::Sqlite(_), _) => {
+            let ended = format!(
+                "{used}; UPDATE flows SET {column} = $2 \
+                 WHERE changes() = 1 AND id = (SELECT flow_id FROM challenges WHERE {key} = $1)"
+            );
+            match record {
+                Some(record) => format!("{ended}; {record} WHERE changes() = 1"),
+                None => ended,
+            }
+        }
     }
 }
 
 /// Uses challenge `id` after a right code, while it is live with attempts
-/// left and `budget` (the account's wrong codes) has room, and finishes its
-/// flow; true when this call won. The room is a condition of the same
-/// statement, so a right code costs no round trip of its own for it.
+/// left and `budget` (the account's wrong codes) has room, finishes its
+/// flow and writes `record`, the event, to the audit log; true when this
+/// call won. The room is a condition of the same statement, so a right
+/// code costs no round trip of its own for it, nor for its record, which
+/// is written exactly when the code is used.
 pub async fn consume(
     db: &Db,
     id: i64,
     now: i64,
     max_attempts: i32,
     budget: &Limit,
+    record: &NewAuditRow<'_>,
 ) -> Result<bool, sqlx::Error> {
     let room = concat!(" AND ", counted!("$4", "$5"), " < $6");
-    let sql = use_and_end_sql(db.pool(), "id", room, FlowEnd::Finish);
+    let insert = audit_insert!("$7, $8, $9, $10, $11, $12, $13, $14");
+    let sql = use_and_end_sql(db.pool(), "id", room, FlowEnd::Finish, Some(insert));
     let (bucket, first, max) = (&budget.bucket, budget.first_counted(now), budget.max);
-    changed_a_row!(db, sql, id, now, max_attempts, bucket, first, max)
+    with_pool!(db, pool => {
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(now).bind(max_attempts);
+        bind_audit_row!(query.bind(bucket).bind(first).bind(max), record)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected() > 0)
+    })
 }
 
 /// Uses the live challenge whose link hashes to `link_hash` and ends its
@@ -308,5 +331,5 @@ pub async fn use_link(
     max_attempts: i32,
     end: FlowEnd,
 ) -> Result<bool, sqlx::Error> {
-    changed_a_row!(db, use_and_end_sql(db.pool(), "link_hash", "", end), link_hash, now, max_attempts)
+    changed_a_row!(db, use_and_end_sql(db.pool(), "link_hash", "", end, None), link_hash, now, max_attempts)
 }
