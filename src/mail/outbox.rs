@@ -16,8 +16,8 @@ use tokio::sync::{Notify, Semaphore};
 
 use super::{Letter, Mailer};
 use crate::config::MailConfig;
+use crate::db::Db;
 use crate::db::outbox::{self, Claimed, NewMail, Setback};
-use crate::db::{Db, challenges};
 use crate::domain::clock::Clock;
 use crate::domain::email::EmailAddress;
 use crate::domain::mail::MailKind;
@@ -100,11 +100,16 @@ impl Outbox {
         self.wake.notify_one();
     }
 
-    /// Claims and sends due mail until the task is dropped.
+    /// Claims and sends due mail until the task is dropped. Each claim
+    /// takes a due mail for every free sending slot; one that comes back
+    /// with fewer found nothing else due, so the sender waits to be woken
+    /// (or for its next look) instead of asking again.
     pub async fn run_senders(self) {
         let slots = Arc::new(Semaphore::new(CONCURRENT_SENDS));
         loop {
-            let Ok(slot) = slots.clone().acquire_owned().await else { return };
+            // Only this loop takes slots: as many as are free now are there to take.
+            let free = slots.available_permits().max(1);
+            let Ok(mut held) = slots.clone().acquire_many_owned(free as u32).await else { return };
             let mut token = [0u8; 16];
             if rand::rngs::SysRng.try_fill_bytes(&mut token).is_err() {
                 tracing::error!("the OS random generator failed; mail waits");
@@ -112,20 +117,23 @@ impl Outbox {
                 continue;
             }
             let now = self.clock.now();
-            match outbox::claim(&self.db, now, now + self.retry.lease_secs, &token).await {
-                Ok(Some(claimed)) => {
-                    let outbox = self.clone();
-                    tokio::spawn(async move {
-                        outbox.deliver(claimed, &token).await;
-                        drop(slot);
-                    });
-                }
-                Ok(None) => {
-                    drop(slot);
-                    let _ = tokio::time::timeout(POLL_EVERY, self.wake.notified()).await;
+            match outbox::claim(&self.db, now, now + self.retry.lease_secs, &token, free).await {
+                Ok(claimed) => {
+                    let all_due = claimed.len() < free;
+                    for mail in claimed {
+                        let (outbox, slot) = (self.clone(), held.split(1));
+                        tokio::spawn(async move {
+                            outbox.deliver(mail, &token).await;
+                            drop(slot);
+                        });
+                    }
+                    drop(held);
+                    if all_due {
+                        let _ = tokio::time::timeout(POLL_EVERY, self.wake.notified()).await;
+                    }
                 }
                 Err(e) => {
-                    drop(slot);
+                    drop(held);
                     tracing::error!(error = %e, "claiming queued mail failed");
                     tokio::time::sleep(POLL_EVERY).await;
                 }
@@ -183,7 +191,7 @@ impl Outbox {
     }
 
     async fn attempt(&self, claimed: &Claimed) -> anyhow::Result<Attempt> {
-        if claimed.kind == MailKind::Code && !self.code_still_pending(claimed.challenge_id).await? {
+        if claimed.kind == MailKind::Code && !claimed.code_pending {
             return Ok(Attempt::Cancelled("its code was used or replaced before it was sent"));
         }
         let body = claimed.body.as_deref().context("the queued mail has no body")?;
@@ -191,12 +199,6 @@ impl Outbox {
         let started = Instant::now();
         self.mailer.send(&letter).await?;
         Ok(Attempt::Accepted { took: started.elapsed() })
-    }
-
-    async fn code_still_pending(&self, challenge_id: Option<i64>) -> anyhow::Result<bool> {
-        let Some(id) = challenge_id else { return Ok(false) };
-        let challenge = challenges::find(&self.db, id).await?;
-        Ok(challenge.is_some_and(|c| c.used_at.is_none() && c.replaced_at.is_none()))
     }
 }
 
@@ -295,6 +297,7 @@ mod tests {
             body: Some(mail.body.clone()),
             attempts: 1,
             created_at: 0,
+            code_pending: challenge_id.is_some(),
         }
     }
 
