@@ -4,7 +4,7 @@
 //! the outcome — so no row is sent twice while its sender is alive, and a
 //! row whose sender died is taken up again when the lease runs out.
 
-use super::{Db, Pool, changed_a_row, with_pool};
+use super::{Db, Pool, changed_a_row, first_row, with_pool};
 use crate::domain::mail::{MailKind, MailProgress, OutboxStatus};
 
 /// A mail to queue: the letter is already sealed.
@@ -112,16 +112,16 @@ macro_rules! due {
     };
 }
 
-/// The claim of up to `$4` rows, with the row locks Postgres takes
-/// (SQLite's single writer needs none), and whether each one's code is
-/// still pending, so that a sender reads nothing more before sending.
+/// The claim, with the row lock Postgres takes (SQLite's single writer
+/// needs none), and whether the claimed mail's code is still pending, so
+/// that a sender reads nothing more before sending.
 macro_rules! claim_sql {
     ($lock:literal) => {
         concat!(
             "UPDATE outbox SET status = 'sending', attempts = attempts + 1, lease_until = $2, lease_token = $3 ",
-            "WHERE id IN (SELECT id FROM outbox WHERE ",
+            "WHERE id = (SELECT id FROM outbox WHERE ",
             due!(),
-            " ORDER BY next_attempt_at, id LIMIT $4",
+            " ORDER BY next_attempt_at, id LIMIT 1",
             $lock,
             ") AND ",
             due!(),
@@ -135,28 +135,25 @@ macro_rules! claim_sql {
 const CLAIM_SQLITE: &str = claim_sql!("");
 const CLAIM_POSTGRES: &str = claim_sql!(" FOR UPDATE SKIP LOCKED");
 
-/// Takes the lease on the oldest due rows, at most `max`, until
-/// `lease_until`, under `token`. Fewer than `max` means no other row was due.
+/// Takes the lease on the oldest due row until `lease_until`, under `token`.
 pub async fn claim(
     db: &Db,
     now: i64,
     lease_until: i64,
     token: &[u8],
-    max: usize,
-) -> Result<Vec<Claimed>, sqlx::Error> {
+) -> Result<Option<Claimed>, sqlx::Error> {
     let sql = match db.pool() {
         Pool::Sqlite(_) => CLAIM_SQLITE,
         Pool::Postgres(_) => CLAIM_POSTGRES,
     };
-    let max = i64::try_from(max).unwrap_or(i64::MAX);
-    let rows: Vec<ClaimedRow> = with_pool!(db, pool => sqlx::query_as(sql)
+    let row: Option<ClaimedRow> = with_pool!(db, pool => sqlx::query_as(sql)
         .bind(now)
         .bind(lease_until)
         .bind(token)
-        .bind(max)
         .fetch_all(pool)
-        .await)?;
-    rows.into_iter().map(Claimed::try_from).collect()
+        .await
+        .map(first_row))?;
+    row.map(Claimed::try_from).transpose()
 }
 
 /// The SMTP server accepted the mail: the row is settled and its body

@@ -232,7 +232,7 @@ mod tests {
         let (db, id, _dir) = cached_account().await;
         let mail = NewMail { kind: MailKind::NewSignIn, recipient: "bob@example.com".into(), body: vec![1] };
         outbox::enqueue(&db, &mail, 1).await.unwrap();
-        outbox::claim(&db, 2, 60, b"lease", 1).await.unwrap().pop().expect("the mail, claimed");
+        outbox::claim(&db, 2, 60, b"lease").await.unwrap().expect("the mail, claimed");
         let email = EmailAddress::parse("bob@example.com").unwrap();
         users::insert(&db, &email, None, "hash", 1).await.unwrap();
         assert!(db.cache().user(id).is_some(), "an own write returning rows emptied the cache");

@@ -100,16 +100,11 @@ impl Outbox {
         self.wake.notify_one();
     }
 
-    /// Claims and sends due mail until the task is dropped. Each claim
-    /// takes a due mail for every free sending slot; one that comes back
-    /// with fewer found nothing else due, so the sender waits to be woken
-    /// (or for its next look) instead of asking again.
+    /// Claims and sends due mail until the task is dropped.
     pub async fn run_senders(self) {
         let slots = Arc::new(Semaphore::new(CONCURRENT_SENDS));
         loop {
-            // Only this loop takes slots: as many as are free now are there to take.
-            let free = slots.available_permits().max(1);
-            let Ok(mut held) = slots.clone().acquire_many_owned(free as u32).await else { return };
+            let Ok(slot) = slots.clone().acquire_owned().await else { return };
             let mut token = [0u8; 16];
             if rand::rngs::SysRng.try_fill_bytes(&mut token).is_err() {
                 tracing::error!("the OS random generator failed; mail waits");
@@ -117,23 +112,20 @@ impl Outbox {
                 continue;
             }
             let now = self.clock.now();
-            match outbox::claim(&self.db, now, now + self.retry.lease_secs, &token, free).await {
-                Ok(claimed) => {
-                    let all_due = claimed.len() < free;
-                    for mail in claimed {
-                        let (outbox, slot) = (self.clone(), held.split(1));
-                        tokio::spawn(async move {
-                            outbox.deliver(mail, &token).await;
-                            drop(slot);
-                        });
-                    }
-                    drop(held);
-                    if all_due {
-                        let _ = tokio::time::timeout(POLL_EVERY, self.wake.notified()).await;
-                    }
+            match outbox::claim(&self.db, now, now + self.retry.lease_secs, &token).await {
+                Ok(Some(claimed)) => {
+                    let outbox = self.clone();
+                    tokio::spawn(async move {
+                        outbox.deliver(claimed, &token).await;
+                        drop(slot);
+                    });
+                }
+                Ok(None) => {
+                    drop(slot);
+                    let _ = tokio::time::timeout(POLL_EVERY, self.wake.notified()).await;
                 }
                 Err(e) => {
-                    drop(held);
+                    drop(slot);
                     tracing::error!(error = %e, "claiming queued mail failed");
                     tokio::time::sleep(POLL_EVERY).await;
                 }

@@ -30,7 +30,6 @@ on_both_backends! {
     a_mail_server_that_never_answers_costs_a_timeout_not_a_stuck_sender,
     the_cleanup_forgets_settled_mail_after_a_week_and_browsers_after_400_days,
     a_sender_whose_lease_was_taken_over_can_record_nothing,
-    a_claim_takes_the_oldest_due_rows_up_to_the_number_asked,
 }
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -318,13 +317,10 @@ async fn a_sender_whose_lease_was_taken_over_can_record_nothing(backend: Backend
         NewMail { kind: MailKind::NewSignIn, recipient: "ann@example.com".into(), body: vec![1, 2, 3] };
     enqueue(&db, &mail, 100).await.unwrap();
 
-    let first = claim(&db, 100, 110, b"first", 4).await.unwrap().pop().expect("the row is due");
-    assert!(claim(&db, 105, 115, b"second", 4).await.unwrap().is_empty(), "leased rows are not claimed");
-    let second = claim(&db, 111, 121, b"second", 4)
-        .await
-        .unwrap()
-        .pop()
-        .expect("claimed again after the lease ran out");
+    let first = claim(&db, 100, 110, b"first").await.unwrap().expect("the row is due");
+    assert!(claim(&db, 105, 115, b"second").await.unwrap().is_none(), "leased rows are not claimed");
+    let second =
+        claim(&db, 111, 121, b"second").await.unwrap().expect("claimed again after the lease ran out");
     assert_eq!(first.id, second.id);
 
     assert!(!mark_sent(&db, first.id, b"first", 112, 600).await.unwrap(), "the old lease records nothing");
@@ -333,29 +329,4 @@ async fn a_sender_whose_lease_was_taken_over_can_record_nothing(backend: Backend
     assert!(mark_sent(&db, second.id, b"second", 113, 600).await.unwrap(), "the lease holder settles it");
     let rows = crate::inspect::Database::open(&cli.database.url).await.outbox_rows().await;
     assert_eq!((rows.len(), rows[0].status.as_str(), rows[0].attempts), (1, "sent", 2));
-}
-
-/// A claim takes at most the rows asked for, the longest due first; one
-/// that comes back short took every due row, and the next finds none.
-async fn a_claim_takes_the_oldest_due_rows_up_to_the_number_asked(backend: Backend) {
-    use gatehouse::db::outbox::{Claimed, NewMail, claim, enqueue};
-    let cli = Cli::new(backend).await;
-    let db = gatehouse::db::Db::connect(&cli.database.url).await.unwrap();
-    db.migrate().await.unwrap();
-    for (n, due_at) in [(1, 103), (2, 101), (3, 102), (4, 150)] {
-        let recipient = format!("ann{n}@example.com");
-        enqueue(&db, &NewMail { kind: MailKind::NewSignIn, recipient, body: vec![n] }, due_at).await.unwrap();
-    }
-    let recipients = |claimed: Vec<Claimed>| {
-        let mut names: Vec<String> = claimed.into_iter().map(|mail| mail.recipient).collect();
-        names.sort();
-        names
-    };
-
-    let first = claim(&db, 110, 200, b"first", 2).await.unwrap();
-    let rest = claim(&db, 110, 200, b"second", 2).await.unwrap();
-
-    assert_eq!(recipients(first), ["ann2@example.com", "ann3@example.com"]);
-    assert_eq!(recipients(rest), ["ann1@example.com"], "the mail due later is not taken");
-    assert!(claim(&db, 110, 200, b"third", 2).await.unwrap().is_empty());
 }
