@@ -145,6 +145,16 @@ async fn twenty_concurrent_submissions_of_the_right_code_sign_in_exactly_once(ba
         }
     }
     assert_eq!(signed_in, 1, "exactly one browser ends up signed in");
+    // The winner's use is recorded once, with the use; a loser that got as
+    // far as the check, as a used code (the others found the session gone).
+    let audit = app.cli.run_ok(&["audit", "--user", &app.user.email], None).await;
+    let results: Vec<&str> = audit
+        .stdout
+        .lines()
+        .filter_map(|l| l.split('\t').nth(2).filter(|event| *event == "code").and(l.split('\t').nth(3)))
+        .collect();
+    assert_eq!(results.iter().filter(|r| **r == "ok").count(), 1, "audit output:\n{}", audit.stdout);
+    assert!(results.iter().all(|r| ["ok", "used"].contains(r)), "audit output:\n{}", audit.stdout);
 }
 
 async fn a_code_pasted_with_spaces_is_accepted(backend: Backend) {
