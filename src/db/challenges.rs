@@ -269,20 +269,19 @@ impl FlowEnd {
 /// one statement on Postgres; on SQLite a batch, each statement after the
 /// first only if the one before changed a row. Should the process stop
 /// within that batch, the challenge is used and its flow merely runs out:
-/// nothing can use either any more. Changes rows only when this call won.
+/// nothing can use either any more. Changes rows (on Postgres: returns
+/// one) only when this call won.
 fn use_and_end_sql(pool: &Pool, key: &str, also: &str, end: FlowEnd, record: Option<&str>) -> String {
     let (live, column) = (live!(), end.column());
     let used = format!("UPDATE challenges SET used_at = $2 WHERE {key} = $1 AND {live}{also}");
-    match (pool, record) {
-        (Pool::Postgres(_), None) => format!(
-            "WITH used AS ({used} RETURNING flow_id) UPDATE flows SET {column} = $2 FROM used WHERE flows.id = used.flow_id"
-        ),
-        (Pool::Postgres(_), Some(record)) => format!(
+    match pool {
+        Pool::Postgres(_) => format!(
             "WITH used AS ({used} RETURNING flow_id), \
              ended AS (UPDATE flows SET {column} = $2 FROM used WHERE flows.id = used.flow_id) \
-             {record} FROM used"
+             {} FROM used",
+            record.unwrap_or("SELECT 1")
         ),
-        (Pool::Sqlite(_), _) => {
+        Pool::Sqlite(_) => {
             let ended = format!(
                 "{used}; UPDATE flows SET {column} = $2 \
                  WHERE changes() = 1 AND id = (SELECT flow_id FROM challenges WHERE {key} = $1)"
