@@ -49,7 +49,10 @@ impl ServerCpu {
 pub struct Usage<'a> {
     portal: u32,
     server: Option<&'a ServerCpu>,
-    started: (Option<f64>, Option<f64>, Option<Machine>),
+    /// At the start: the portal's CPU seconds, the server's, and the machine's ticks.
+    portal_before: Option<f64>,
+    server_before: Option<f64>,
+    machine_before: Option<Machine>,
 }
 
 impl<'a> Usage<'a> {
@@ -58,7 +61,9 @@ impl<'a> Usage<'a> {
         Self {
             portal,
             server,
-            started: (process_seconds(portal), server.map(ServerCpu::used), Machine::now()),
+            portal_before: process_seconds(portal),
+            server_before: server.map(ServerCpu::used),
+            machine_before: Machine::now(),
         }
     }
 
@@ -66,13 +71,13 @@ impl<'a> Usage<'a> {
     pub fn report(&self, what: &str, count: usize) -> String {
         let per_step = |seconds: f64| format!("{:.0} µs", seconds * 1e6 / count as f64);
         let mut cpu = Vec::new();
-        if let (Some(before), Some(after)) = (self.started.0, process_seconds(self.portal)) {
+        if let (Some(before), Some(after)) = (self.portal_before, process_seconds(self.portal)) {
             cpu.push(format!("portal {}", per_step(after - before)));
         }
-        if let (Some(before), Some(server)) = (self.started.1, self.server) {
+        if let (Some(before), Some(server)) = (self.server_before, self.server) {
             cpu.push(format!("Postgres {}", per_step(server.used() - before)));
         }
-        let cores = match (&self.started.2, Machine::now()) {
+        let cores = match (&self.machine_before, Machine::now()) {
             (Some(before), Some(after)) => {
                 let (busy, stolen) = after.since(before);
                 format!("; cores busy {:.0} %, stolen by the host {:.0} %", busy * 100.0, stolen * 100.0)
