@@ -43,8 +43,11 @@ pub async fn measure(backend: &Backend, cores: usize) -> anyhow::Result<Vec<Row>
     drop(bare);
     let login = hammer(portal.address, "/login", &[], 200, CONNECTIONS, LOAD_FOR).await?;
     let signed_in = sign_in_fully(&client, &base, &sink, ACCOUNTS).await?;
+    let server = ServerCpu::of(&backend.url).await;
+    let usage = Usage::start(portal.pid(), server.as_ref());
     let verify =
         hammer(portal.address, "/auth/verify", &[("cookie", signed_in)], 200, CONNECTIONS, LOAD_FOR).await?;
+    println!("{}", usage.report("GET /auth/verify", verify.answered as usize));
     ensure_expected(&[&login, &verify])?;
 
     let (idle_kib, _) = portal.memory_kib()?;
@@ -52,7 +55,6 @@ pub async fn measure(backend: &Backend, cores: usize) -> anyhow::Result<Vec<Row>
     // The machine's speed drifts (a shared host): the ceiling is measured
     // just before and just after the password steps, and averaged.
     let before = argon2_ceiling(cores, CEILING_FOR);
-    let server = ServerCpu::of(&backend.url).await;
     let usage = Usage::start(portal.pid(), server.as_ref());
     let started = Instant::now();
     let mut waiting = password_steps(&client, &base).await?;
