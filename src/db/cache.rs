@@ -9,7 +9,8 @@
 //!   commit could have changed.
 //! - Postgres: every write to a cached row notifies (`NOTIFY
 //!   gatehouse_changes`, sent at commit) and every instance listens; the
-//!   cache is off whenever the listening connection is not up.
+//!   cache is off whenever the listening connection is not up, and
+//!   whenever it may be more than `notices::MAX_LAG` behind.
 //!
 //! Writes of this instance update or drop their entries themselves, once
 //! they landed (sessions: before the connection is given back, so that
@@ -20,6 +21,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::notices::CatchUp;
 use super::users::User;
 use super::wal_index::{Header, WalIndex};
 
@@ -41,8 +43,8 @@ enum Watch {
     Off,
     /// SQLite in WAL mode: its WAL index and the header last seen.
     WalIndex { index: Arc<WalIndex>, seen: Mutex<Header> },
-    /// Postgres: on while the listener is connected.
-    Notified { live: AtomicBool },
+    /// Postgres: on while the listener is connected and caught up.
+    Notified { live: AtomicBool, catch_up: Arc<CatchUp> },
 }
 
 /// The invalidation count when a read began: a read is cached only if no
@@ -77,14 +79,14 @@ impl Cache {
     }
 
     /// A cache fed by Postgres notifications; off until `listening(true)`.
-    pub fn notified() -> Self {
-        Self::with(Watch::Notified { live: AtomicBool::new(false) })
+    pub fn notified(catch_up: Arc<CatchUp>) -> Self {
+        Self::with(Watch::Notified { live: AtomicBool::new(false), catch_up })
     }
 
     /// The Postgres listener connected (`true`: from now on no notification
     /// is missed) or lost its connection (`false`: some may be).
     pub fn listening(&self, up: bool) {
-        if let Watch::Notified { live } = &self.watch {
+        if let Watch::Notified { live, .. } = &self.watch {
             live.store(up, Ordering::SeqCst);
         }
         self.forget_everything();
@@ -95,7 +97,7 @@ impl Cache {
     fn fresh(&self) -> bool {
         match &self.watch {
             Watch::Off => false,
-            Watch::Notified { live } => live.load(Ordering::SeqCst),
+            Watch::Notified { live, catch_up } => live.load(Ordering::SeqCst) && catch_up.within_lag(),
             Watch::WalIndex { index, seen } => {
                 let mut seen = lock(seen);
                 match index.header() {

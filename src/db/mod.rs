@@ -9,6 +9,7 @@ pub mod challenges;
 pub mod flows;
 pub mod known_browsers;
 pub mod limits;
+mod notices;
 pub mod outbox;
 pub mod password_failures;
 pub mod sessions;
@@ -23,12 +24,13 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::Connection as _;
 use sqlx::migrate::Migrator;
-use sqlx::postgres::{PgListener, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqliteSynchronous,
 };
 
 use cache::Cache;
+use notices::CatchUp;
 use wal_index::WalIndex;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -118,9 +120,6 @@ macro_rules! changed_a_row {
 }
 pub(crate) use changed_a_row;
 
-/// The channel on which every write to a cached row is announced (Postgres).
-const CHANGES: &str = "gatehouse_changes";
-
 impl Db {
     /// Connects to `url`: `sqlite:…` (file created if missing, WAL, foreign
     /// keys, busy timeout) or `postgres://…`.
@@ -207,13 +206,29 @@ impl Db {
                 // An in-memory database, say: every read goes to SQLite.
                 Err(e) => tracing::info!(error = %e, "sessions and accounts are read without a cache"),
             },
-            Pool::Postgres(pool) => {
-                self.cache = Arc::new(Cache::notified());
-                let listening = tokio::spawn(listen_for_changes(pool.clone(), self.cache.clone()));
-                self._listener = Some(Arc::new(Listener(listening)));
-            }
+            Pool::Postgres(pool) => match CatchUp::new() {
+                Some(catch_up) => {
+                    let catch_up = Arc::new(catch_up);
+                    self.cache = Arc::new(Cache::notified(catch_up.clone()));
+                    let informed = notices::keep_informed(pool.clone(), self.cache.clone(), catch_up);
+                    self._listener = Some(Arc::new(Listener(tokio::spawn(informed))));
+                }
+                None => tracing::warn!(
+                    "no randomness for a channel of this instance; sessions and accounts are read without a cache"
+                ),
+            },
         }
         self
+    }
+
+    /// After a change that every instance must see at once (a logout, an
+    /// account's change): returns once every instance's cache has heard of
+    /// it, or stopped trusting itself (on Postgres, `notices::MAX_LAG`
+    /// after the commit; SQLite's caches see every commit at once).
+    pub async fn until_heard_everywhere(&self) {
+        if let Pool::Postgres(_) = self.pool {
+            tokio::time::sleep(notices::MAX_LAG).await;
+        }
     }
 
     /// True when the database answers a trivial query.
@@ -254,33 +269,6 @@ async fn watch_wal_index(pool: &SqliteConn) -> anyhow::Result<Arc<WalIndex>> {
     let index = Arc::new(WalIndex::open(pool.options.get_filename())?);
     index.watch_commits_of(&mut *pool.lock().await).await?;
     Ok(index)
-}
-
-/// Tells `cache` of every write to a cached row, by any instance, for as
-/// long as it runs; while it is not connected, the cache is off.
-async fn listen_for_changes(pool: PgPool, cache: Arc<Cache>) {
-    loop {
-        let mut listener = match PgListener::connect_with(&pool).await {
-            Ok(listener) => listener,
-            Err(e) => {
-                tracing::warn!(error = %e, "listening for changes failed; the cache is off");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-                continue;
-            }
-        };
-        if let Err(e) = listener.listen(CHANGES).await {
-            tracing::warn!(error = %e, "listening for changes failed; the cache is off");
-            tokio::time::sleep(Duration::from_secs(1)).await;
-            continue;
-        }
-        cache.listening(true);
-        // `Ok(None)` or an error: the connection is gone.
-        while let Ok(Some(notification)) = listener.try_recv().await {
-            cache.notified_of(notification.payload());
-        }
-        cache.listening(false);
-        tracing::warn!("the connection listening for changes was lost; the cache is off until it is back");
-    }
 }
 
 /// Announces a write to a cached row to every instance (Postgres; on SQLite

@@ -190,7 +190,7 @@ pub async fn touch(
     Ok(())
 }
 
-/// Deletes a session (a logout), and tells every instance.
+/// Deletes a session (a logout), and returns once every instance knows.
 pub async fn delete(db: &Db, key_hash: &[u8]) -> Result<(), sqlx::Error> {
     db.cache().forget_session(key_hash);
     let sql = announced(db.pool(), "DELETE FROM sessions WHERE key_hash = $1", "$2");
@@ -198,7 +198,9 @@ pub async fn delete(db: &Db, key_hash: &[u8]) -> Result<(), sqlx::Error> {
         let deleted = sqlx::query(AssertSqlSafe(sql)).bind(key_hash).bind(session_changed(key_hash)).execute(pool).await;
         written(db, key_hash, None);
         deleted.map(drop)
-    })
+    })?;
+    db.until_heard_everywhere().await;
+    Ok(())
 }
 
 /// After a write of session `key_hash` (`now`: what the row holds now, if

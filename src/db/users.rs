@@ -125,6 +125,7 @@ macro_rules! change_revoking {
             announce!($db.pool(), &mut *tx, user_changed(id))?;
             tx.commit().await?;
             $db.cache().forget_user(id);
+            $db.until_heard_everywhere().await;
             Ok(())
         })
     }};
@@ -145,6 +146,7 @@ macro_rules! change_announcing {
         });
         if let Ok(Some(id)) = &id {
             $db.cache().forget_user(*id);
+            $db.until_heard_everywhere().await;
         }
         id
     }};

@@ -4,8 +4,9 @@
 //! sees ended at once, whatever it had cached.
 
 use reqwest::StatusCode;
+use sqlx::{Connection as _, PgConnection};
 
-use crate::backend::{Backend, on_both_backends};
+use crate::backend::{Backend, on_both_backends, skip_postgres};
 use crate::browser::{
     Browser, assert_page_says, assert_redirects_to, assert_redirects_to_login, assert_status,
     assert_too_many_requests,
@@ -31,6 +32,69 @@ async fn a_logout_on_one_instance_ends_the_session_on_the_other_at_once(backend:
 
     assert_status(&on_second.get("/auth/verify").await, StatusCode::UNAUTHORIZED);
     assert_redirects_to_login(&on_second.get("/").await);
+}
+
+/// The notices that tell an instance of another's writes can be late: here
+/// they are held up outright, the Postgres backends that deliver them
+/// stopped. The cache must not be trusted meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logout_takes_effect_on_the_other_instance_while_its_notices_are_held_up() {
+    if skip_postgres().await {
+        return;
+    }
+    let (app, _second, on_second) = signed_in_on_two_instances(Backend::Postgres).await;
+    let Some(_held) = NoticesHeldUp::on_database_of(&app).await else { return };
+
+    assert_redirects_to_login(&app.browser.log_out().await);
+
+    assert_status(&on_second.get("/auth/verify").await, StatusCode::UNAUTHORIZED);
+    assert_redirects_to_login(&on_second.get("/").await);
+}
+
+/// The Postgres backends listening on a test's database, stopped (SIGSTOP)
+/// until this is dropped.
+struct NoticesHeldUp(Vec<String>);
+
+impl NoticesHeldUp {
+    /// None, with a warning, when the server is not on this machine (it
+    /// cannot be signalled from here); under `CI=true` that fails instead.
+    async fn on_database_of(app: &TestApp) -> Option<Self> {
+        let mut db =
+            PgConnection::connect(&app.cli.database.url).await.expect("connect to the test database");
+        let sql =
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'";
+        let pids: Vec<i32> =
+            sqlx::query_scalar(sql).fetch_all(&mut db).await.expect("the listening backends");
+        assert_eq!(pids.len(), 2, "each instance has one listening connection");
+        let local = pids.iter().all(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|name| name.starts_with("postgres"))
+        });
+        if !local {
+            assert!(
+                !std::env::var("CI").is_ok_and(|v| v == "true"),
+                "CI=true but Postgres is not on this machine"
+            );
+            eprintln!(
+                "WARNING: SKIPPED: Postgres is not on this machine, so its listeners cannot be held up"
+            );
+            return None;
+        }
+        let pids: Vec<String> = pids.iter().map(i32::to_string).collect();
+        signal("-STOP", &pids);
+        Some(Self(pids))
+    }
+}
+
+impl Drop for NoticesHeldUp {
+    fn drop(&mut self) {
+        signal("-CONT", &self.0);
+    }
+}
+
+fn signal(which: &str, pids: &[String]) {
+    let status = std::process::Command::new("kill").arg(which).args(pids).status().expect("run kill");
+    assert!(status.success(), "kill {which} {pids:?} failed");
 }
 
 async fn disabling_an_account_ends_its_sessions_on_every_instance_at_once(backend: Backend) {

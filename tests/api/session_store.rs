@@ -20,6 +20,7 @@ on_both_backends! {
     a_change_that_raced_a_logout_is_not_written_back,
     a_renewed_session_is_stored_whatever_became_of_the_old_row,
     the_old_key_names_nothing_on_another_instance_that_had_it_cached,
+    a_logout_on_one_instance_names_nothing_on_another_once_it_returned,
 }
 
 type State = std::collections::HashMap<String, String>;
@@ -100,5 +101,29 @@ async fn the_old_key_names_nothing_on_another_instance_that_had_it_cached(backen
     while second.load(&old).await.unwrap().is_some() {
         assert!(Instant::now() < deadline, "the old key still names a session on the other instance");
         tokio::task::yield_now().await;
+    }
+}
+
+/// Whatever the other instance cached, it never serves a session whose
+/// logout has returned, here the moment it returns, many times over. (On
+/// Postgres the logout's notice travels asynchronously: the logout returns
+/// once every instance has heard it, or stopped trusting its cache.)
+async fn a_logout_on_one_instance_names_nothing_on_another_once_it_returned(backend: Backend) {
+    let database = TestDatabase::create(backend).await;
+    let (first, _) = instance(&database).await;
+    let (second, second_db) = instance(&database).await;
+    for round in 0..20 {
+        let key = first.save(state(&[("app.round", &round.to_string())]), &TTL).await.unwrap();
+        let hash = key_hash(key.as_ref());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while second_db.cache().session(&hash).is_none() {
+            assert!(second.load(&key).await.unwrap().is_some(), "the session is there");
+            assert!(Instant::now() < deadline, "the second instance never cached the session");
+            tokio::task::yield_now().await;
+        }
+
+        first.delete(&key).await.unwrap();
+
+        assert_eq!(second.load(&key).await.unwrap(), None, "round {round}: a logged-out session was served");
     }
 }
