@@ -46,6 +46,10 @@ pub const CHANGES: &str = "gatehouse_changes";
 /// How far behind the database an instance's cache may be.
 pub const MAX_LAG: Duration = Duration::from_millis(50);
 
+/// At most one barrier this often: while barriers go unheard (a stuck
+/// listener), reads keep asking, and the notice queue must not fill up.
+const BARRIER_GAP: Duration = Duration::from_millis(10);
+
 /// Between attempts to reconnect.
 const RECONNECT_AFTER: Duration = Duration::from_secs(1);
 
@@ -79,15 +83,24 @@ impl CatchUp {
         u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX - 1) + 1
     }
 
+    /// How long ago the last barrier heard back was sent; None if none was.
+    fn lag(&self) -> Option<Duration> {
+        let at = self.caught_up_at.load(Ordering::SeqCst);
+        (at != 0).then(|| Duration::from_micros(self.now().saturating_sub(at)))
+    }
+
+    /// Whether the last barrier heard back is getting old.
+    fn needs_barrier(&self) -> bool {
+        self.lag().is_none_or(|lag| lag > MAX_LAG / 2)
+    }
+
     /// True when this instance has heard every change committed `MAX_LAG`
     /// ago or earlier. Asks for a new barrier when the last is getting old.
     pub fn within_lag(&self) -> bool {
-        let at = self.caught_up_at.load(Ordering::SeqCst);
-        let age = Duration::from_micros(self.now().saturating_sub(at));
-        if at == 0 || age > MAX_LAG / 2 {
+        if self.needs_barrier() {
             self.wake.notify_one();
         }
-        at != 0 && age < MAX_LAG
+        self.lag().is_some_and(|lag| lag < MAX_LAG)
     }
 
     /// The listener heard the barrier sent at `payload`.
@@ -103,7 +116,8 @@ impl CatchUp {
         self.caught_up_at.store(0, Ordering::SeqCst);
     }
 
-    /// Sends a barrier whenever a read asks for one, one at a time.
+    /// Sends a barrier whenever a read asks for one that is still needed,
+    /// one at a time and `BARRIER_GAP` apart.
     async fn send_barriers(&self, pool: &PgPool) {
         loop {
             let mut connection = match barrier_connection(pool).await {
@@ -116,6 +130,9 @@ impl CatchUp {
             };
             loop {
                 self.wake.notified().await;
+                if !self.needs_barrier() {
+                    continue;
+                }
                 let sent = sqlx::query("SELECT pg_notify($1, $2)")
                     .bind(&self.channel)
                     .bind(self.now().to_string())
@@ -125,6 +142,7 @@ impl CatchUp {
                     tracing::warn!(error = %e, "sending a barrier failed; the cache is not used until it works");
                     break;
                 }
+                tokio::time::sleep(BARRIER_GAP).await;
             }
         }
     }
