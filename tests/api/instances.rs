@@ -3,6 +3,9 @@
 //! all of them; and what one instance (or the CLI) ends, every instance
 //! sees ended at once, whatever it had cached.
 
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
 use reqwest::StatusCode;
 use sqlx::{Connection as _, PgConnection};
 
@@ -59,13 +62,7 @@ impl NoticesHeldUp {
     /// None, with a warning, when the server is not on this machine (it
     /// cannot be signalled from here); under `CI=true` that fails instead.
     async fn on_database_of(app: &TestApp) -> Option<Self> {
-        let mut db =
-            PgConnection::connect(&app.cli.database.url).await.expect("connect to the test database");
-        let sql =
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'";
-        let pids: Vec<i32> =
-            sqlx::query_scalar(sql).fetch_all(&mut db).await.expect("the listening backends");
-        assert_eq!(pids.len(), 2, "each instance has one listening connection");
+        let pids = listening_backends(&app.cli.database.url).await;
         let local = pids.iter().all(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|name| name.starts_with("postgres"))
@@ -75,26 +72,43 @@ impl NoticesHeldUp {
                 !std::env::var("CI").is_ok_and(|v| v == "true"),
                 "CI=true but Postgres is not on this machine"
             );
-            eprintln!(
-                "WARNING: SKIPPED: Postgres is not on this machine, so its listeners cannot be held up"
-            );
+            // Past the harness's capture: a skipped test must not go unnoticed.
+            let warning =
+                "\nWARNING: SKIPPED: Postgres is not on this machine, so its listeners cannot be held up\n";
+            let _ = std::io::stderr().write_all(warning.as_bytes());
             return None;
         }
         let pids: Vec<String> = pids.iter().map(i32::to_string).collect();
-        signal("-STOP", &pids);
+        assert!(signal("-STOP", &pids), "kill -STOP {pids:?} failed");
         Some(Self(pids))
     }
 }
 
 impl Drop for NoticesHeldUp {
     fn drop(&mut self) {
+        // Best effort: a panic here, during a failing test's unwinding, would abort.
         signal("-CONT", &self.0);
     }
 }
 
-fn signal(which: &str, pids: &[String]) {
-    let status = std::process::Command::new("kill").arg(which).args(pids).status().expect("run kill");
-    assert!(status.success(), "kill {which} {pids:?} failed");
+/// The backends of the two instances' listeners, once both are connected.
+async fn listening_backends(url: &str) -> Vec<i32> {
+    let mut db = PgConnection::connect(url).await.expect("connect to the test database");
+    let sql = "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let pids: Vec<i32> =
+            sqlx::query_scalar(sql).fetch_all(&mut db).await.expect("the listening backends");
+        if pids.len() == 2 {
+            return pids;
+        }
+        assert!(Instant::now() < deadline, "expected one listening connection an instance, found {pids:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn signal(which: &str, pids: &[String]) -> bool {
+    std::process::Command::new("kill").arg(which).args(pids).status().is_ok_and(|status| status.success())
 }
 
 async fn disabling_an_account_ends_its_sessions_on_every_instance_at_once(backend: Backend) {
