@@ -17,7 +17,8 @@
 //!   disabled, a new password or name) returns `MAX_LAG` after its commit
 //!   (`Db::until_heard_everywhere`). A request that follows it, to any
 //!   instance, finds that instance caught up past the commit, or reads the
-//!   database.
+//!   database. (A rehash after a sign-in does not wait: the old hash
+//!   accepts the same password.)
 //! - A session moved to a new key (each step of a sign-in) does not wait:
 //!   its old key is not revoked, only superseded, in the same browser, and
 //!   may name the old entries elsewhere for `MAX_LAG` at most. Moving it
@@ -166,7 +167,12 @@ pub async fn keep_informed(pool: PgPool, cache: Arc<Cache>, catch_up: Arc<CatchU
 /// While this is not connected, the cache is off.
 async fn listen(pool: &PgPool, cache: &Cache, catch_up: &CatchUp) {
     loop {
-        let mut listener = match PgListener::connect_with(pool).await {
+        let listening = async {
+            let mut listener = PgListener::connect_with(pool).await?;
+            listener.listen_all([CHANGES, catch_up.channel.as_str()]).await?;
+            Ok::<_, sqlx::Error>(listener)
+        };
+        let mut listener = match listening.await {
             Ok(listener) => listener,
             Err(e) => {
                 tracing::warn!(error = %e, "listening for changes failed; the cache is off");
@@ -174,11 +180,6 @@ async fn listen(pool: &PgPool, cache: &Cache, catch_up: &CatchUp) {
                 continue;
             }
         };
-        if let Err(e) = listener.listen_all([CHANGES, catch_up.channel.as_str()]).await {
-            tracing::warn!(error = %e, "listening for changes failed; the cache is off");
-            tokio::time::sleep(RECONNECT_AFTER).await;
-            continue;
-        }
         catch_up.forget();
         cache.listening(true);
         // `Ok(None)` or an error: the connection is gone.

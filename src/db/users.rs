@@ -132,9 +132,14 @@ macro_rules! change_revoking {
 }
 
 /// Runs `$query` (a change of one account, returning its id) and announces
-/// it to every instance's cache, in one transaction; evaluates to the id.
+/// it to every instance's cache, in one transaction; evaluates to the id
+/// once every instance has heard of it, or at once with `$at_once = false`
+/// (a change no instance needs to see at once).
 macro_rules! change_announcing {
-    ($db:expr, $query:expr) => {{
+    ($db:expr, $query:expr) => {
+        change_announcing!($db, $query, true)
+    };
+    ($db:expr, $query:expr, $at_once:expr) => {{
         let id: Result<Option<i64>, sqlx::Error> = with_pool!($db, pool => {
             let mut tx = pool.begin().await?;
             let id: Option<i64> = $query.fetch_optional(&mut *tx).await?;
@@ -146,7 +151,9 @@ macro_rules! change_announcing {
         });
         if let Ok(Some(id)) = &id {
             $db.cache().forget_user(*id);
-            $db.until_heard_everywhere().await;
+            if $at_once {
+                $db.until_heard_everywhere().await;
+            }
         }
         id
     }};
@@ -188,10 +195,12 @@ pub async fn remove(db: &Db, email: &EmailAddress) -> Result<(), UserError> {
     one_row(id, email)
 }
 
-/// Replaces the hash of user `id` (a rehash after sign-in with raised parameters).
+/// Replaces the hash of user `id` (a rehash after sign-in with raised
+/// parameters). The sign-in does not wait for other instances: the old hash
+/// they may check for a moment accepts the same password.
 pub async fn update_hash_by_id(db: &Db, id: i64, hash: &str, now: i64) -> Result<(), sqlx::Error> {
     let sql = "UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1 RETURNING id";
-    change_announcing!(db, sqlx::query_scalar(sql).bind(id).bind(hash).bind(now))?;
+    change_announcing!(db, sqlx::query_scalar(sql).bind(id).bind(hash).bind(now), false)?;
     Ok(())
 }
 

@@ -9,7 +9,10 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use sqlx::{Connection as _, PgConnection};
 
-use crate::backend::{Backend, on_both_backends, skip_postgres};
+use gatehouse::db::users;
+use gatehouse::domain::email::EmailAddress;
+
+use crate::backend::{Backend, TestDatabase, on_both_backends, skip_postgres};
 use crate::browser::{
     Browser, assert_page_says, assert_redirects_to, assert_redirects_to_login, assert_status,
     assert_too_many_requests,
@@ -46,12 +49,40 @@ async fn a_logout_takes_effect_on_the_other_instance_while_its_notices_are_held_
         return;
     }
     let (app, _second, on_second) = signed_in_on_two_instances(Backend::Postgres).await;
-    let Some(_held) = NoticesHeldUp::on_database_of(&app).await else { return };
+    let Some(_held) = NoticesHeldUp::on_database(&app.cli.database.url).await else { return };
 
     assert_redirects_to_login(&app.browser.log_out().await);
 
     assert_status(&on_second.get("/auth/verify").await, StatusCode::UNAUTHORIZED);
     assert_redirects_to_login(&on_second.get("/").await);
+}
+
+/// An account change returns only once no instance would still serve the
+/// account as it was, even one whose notices are held up (here the change
+/// and the read are made in-process, so they follow each other closely).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disabled_account_is_refused_on_the_other_instance_while_its_notices_are_held_up() {
+    if skip_postgres().await {
+        return;
+    }
+    let database = TestDatabase::create(Backend::Postgres).await;
+    let [first, second] = database.two_instances().await;
+    let (first, second) = (first.with_cache().await, second.with_cache().await);
+    let email = EmailAddress::parse("ann@example.com").unwrap();
+    let id = users::insert(&first, &email, None, "hash", 1).await.unwrap();
+    // The second instance reads the account until it keeps it, and trusts its cache.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while second.cache().user(id).is_none() {
+        assert!(users::find_by_id(&second, id).await.unwrap().is_some(), "the account is there");
+        assert!(Instant::now() < deadline, "the second instance never cached the account");
+        tokio::task::yield_now().await;
+    }
+    let Some(_held) = NoticesHeldUp::on_database(&database.url).await else { return };
+
+    users::disable(&first, &email, 2).await.unwrap();
+
+    let seen = users::find_by_id(&second, id).await.unwrap().expect("the account");
+    assert!(seen.disabled, "the other instance still served the account as enabled");
 }
 
 /// The Postgres backends listening on a test's database, stopped (SIGSTOP)
@@ -61,8 +92,8 @@ struct NoticesHeldUp(Vec<String>);
 impl NoticesHeldUp {
     /// None, with a warning, when the server is not on this machine (it
     /// cannot be signalled from here); under `CI=true` that fails instead.
-    async fn on_database_of(app: &TestApp) -> Option<Self> {
-        let pids = listening_backends(&app.cli.database.url).await;
+    async fn on_database(url: &str) -> Option<Self> {
+        let pids = listening_backends(url).await;
         let local = pids.iter().all(|pid| {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|name| name.starts_with("postgres"))
